@@ -1,0 +1,178 @@
+"""The NumPy kernels: forward, derivative and backward written into a given ``out``.
+
+The callers (``leaky.functional``) have validated everything: the inputs are floating
+ndarrays of one dtype and shape, ``out`` has that shape and dtype, the slope is a float in
+[0, 1]. Nothing here allocates more than one cache-sized block, whatever the array size.
+
+Two engines compute the same contract:
+
+- the compiled engine (``leaky._kernels``, numba loops, threaded for large arrays), used for
+  float32 and float64 arrays whose memory can be walked as one flat run;
+- the blocked NumPy engine below, used for everything else (strided views, float16, numba
+  missing or disabled with ``LEAKY_ENGINE=numpy``). It walks the arrays in blocks of
+  ``BLOCK`` elements and computes each block in a block-sized scratch buffer, so ``out`` may
+  alias the input and no temporary grows with the array.
+
+float16 always computes in float32 and rounds once, like PyTorch's CPU kernels.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+from collections.abc import Iterator
+
+import numpy as np
+
+BLOCK = 1 << 14  # elements; 64 KiB of float32, a size that stays in L2 cache
+
+
+def _compute_dtype(dtype: np.dtype) -> np.dtype:
+    return np.dtype(np.float32) if dtype == np.float16 else np.dtype(dtype)
+
+
+def _block_index(shape: tuple[int, ...], block: int) -> Iterator[tuple[int | slice, ...]]:
+    """Index tuples that cover an array of ``shape`` in pieces of at most ~``block`` items."""
+    inner = math.prod(shape[1:])
+    if inner <= block:
+        step = max(1, block // max(inner, 1))
+        for start in range(0, shape[0], step):
+            yield (slice(start, start + step),)
+    else:
+        for i in range(shape[0]):
+            for rest in _block_index(shape[1:], block):
+                yield (i, *rest)
+
+
+def _flat(arrays: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...] | None:
+    """1-D views of ``arrays`` that pair up element by element, or None if there are none."""
+    if all(a.flags.c_contiguous for a in arrays):
+        return tuple(a.reshape(-1) for a in arrays)
+    if all(a.flags.f_contiguous for a in arrays):
+        return tuple(a.ravel(order="F") for a in arrays)
+    return None
+
+
+def _blocks(*arrays: np.ndarray, block: int = BLOCK) -> Iterator[tuple[np.ndarray, ...]]:
+    """Matching views of same-shaped ``arrays``, one cache-sized block at a time."""
+    flat = _flat(arrays)
+    if flat is not None:
+        n = flat[0].size
+        for start in range(0, n, block):
+            yield tuple(a[start : start + block] for a in flat)
+    else:
+        for index in _block_index(arrays[0].shape, block):
+            yield tuple(a[index] for a in arrays)
+
+
+def _hazard(out: np.ndarray, *inputs: np.ndarray) -> bool:
+    """True when ``out`` overlaps an input other than element for element (a shifted view)."""
+    for x in inputs:
+        same_layout = (
+            out.__array_interface__["data"][0] == x.__array_interface__["data"][0]
+            and out.strides == x.strides
+        )
+        if not same_layout and np.shares_memory(out, x):
+            return True
+    return False
+
+
+def _engine() -> str:
+    return os.environ.get("LEAKY_ENGINE", "auto")
+
+
+def _compiled(*arrays: np.ndarray) -> tuple[np.ndarray, ...] | None:
+    """Flat views for the compiled engine when it applies to these arrays, else None."""
+    if _engine() == "numpy" or arrays[0].dtype not in (np.float32, np.float64):
+        return None
+    flat = _flat(arrays)
+    return flat if flat is not None and _numba_available() else None
+
+
+@functools.cache
+def _numba_available() -> bool:
+    try:
+        import leaky._kernels  # noqa: F401  (imports numba)
+    except ImportError:
+        return False
+    return True
+
+
+def forward(x: np.ndarray, a: float, out: np.ndarray) -> None:
+    """Write leaky_relu(x) into ``out``."""
+    if _hazard(out, x):
+        out[...] = forward_copy(x, a)
+        return
+    flat = _compiled(x, out)
+    if flat is not None:
+        from leaky import _kernels
+
+        _kernels.forward(flat[0], a, flat[1])
+        return
+    ct = _compute_dtype(x.dtype)
+    slope = ct.type(a)
+    scratch = np.empty(BLOCK, ct)
+    for xb, ob in _blocks(x, out):
+        t = scratch[: xb.size].reshape(xb.shape)
+        if slope == 0:  # ReLU, also for a slope that rounds to 0 in the compute type
+            np.copyto(t, xb)
+            np.copyto(t, ct.type(0.0), where=xb < 0)
+        else:
+            np.multiply(xb, slope, out=t)
+            np.maximum(xb, t, out=t)  # max(x, a*x) for a in (0, 1]; NaN propagates
+        np.copyto(ob, t)
+
+
+def forward_copy(x: np.ndarray, a: float) -> np.ndarray:
+    out = np.empty_like(x)
+    forward(x, a, out)
+    return out
+
+
+def derivative(x: np.ndarray, a: float, out: np.ndarray) -> None:
+    """Write the derivative of leaky_relu at ``x`` into ``out``."""
+    if _hazard(out, x):
+        tmp = np.empty_like(out)
+        derivative(x, a, tmp)
+        out[...] = tmp
+        return
+    flat = _compiled(x, out)
+    if flat is not None:
+        from leaky import _kernels
+
+        _kernels.derivative(flat[0], a, flat[1])
+        return
+    ct = _compute_dtype(x.dtype)
+    scratch = np.empty(BLOCK, ct)
+    for xb, ob in _blocks(x, out):
+        t = scratch[: xb.size].reshape(xb.shape)
+        t[...] = 1
+        np.copyto(t, x.dtype.type(a), where=xb < 0)  # the slope rounded once, to x's dtype
+        np.copyto(t, xb, where=np.isnan(xb))
+        np.copyto(ob, t)
+
+
+def backward(g: np.ndarray, x: np.ndarray, a: float, out: np.ndarray) -> None:
+    """Write ``g * derivative(x)`` into ``out`` (one IEEE product per element)."""
+    if _hazard(out, g, x):
+        tmp = np.empty_like(out)
+        backward(g, x, a, tmp)
+        out[...] = tmp
+        return
+    flat = _compiled(g, x, out)
+    if flat is not None:
+        from leaky import _kernels
+
+        _kernels.backward(flat[0], flat[1], a, flat[2])
+        return
+    ct = _compute_dtype(x.dtype)
+    slope = ct.type(a)
+    scratch = np.empty(BLOCK, ct)
+    for gb, xb, ob in _blocks(g, x, out):
+        t = scratch[: xb.size].reshape(xb.shape)
+        np.copyto(t, gb)
+        with np.errstate(invalid="ignore"):  # inf * 0 is NaN by IEEE, not a user error
+            np.multiply(gb, slope, out=t, where=xb < 0)
+        np.copyto(t, xb, where=np.isnan(xb))
+        np.copyto(ob, t)

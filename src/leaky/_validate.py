@@ -1,0 +1,152 @@
+"""Every check of an argument, and its message, lives here once.
+
+Messages follow one pattern: which parameter of which function, what is allowed, and what
+was received, e.g. ``The 'negative_slope' parameter of leaky_relu must be a real number in
+[0, 1]. Got -0.5 (float) instead.``
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+SLOPE_RANGE = "a real number in [0, 1]"
+
+
+def _received(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def negative_slope(value: Any, func: str) -> float:
+    """Return ``value`` as a Python float if it is a valid slope, else raise.
+
+    A valid slope is a real, finite number in [0, 1]: a Python int or float or a NumPy
+    real scalar. Booleans, strings, arrays (also 0-d ones), NaN and infinities are refused.
+    """
+    is_real = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    if not is_real:
+        raise TypeError(
+            f"The 'negative_slope' parameter of {func} must be {SLOPE_RANGE}. "
+            f"Got {_received(value)} instead."
+        )
+    slope = float(value)
+    if not (math.isfinite(slope) and 0.0 <= slope <= 1.0):
+        raise ValueError(
+            f"The 'negative_slope' parameter of {func} must be {SLOPE_RANGE}. "
+            f"Got {_received(value)} instead."
+        )
+    return slope
+
+
+def _dtype_error(name: str, func: str, dtype: Any) -> TypeError:
+    return TypeError(
+        f"The '{name}' parameter of {func} must hold real numbers (a floating, integer "
+        f"or bool dtype). Got an array of dtype {dtype} instead."
+    )
+
+
+def numpy_input(value: Any, name: str, func: str) -> np.ndarray:
+    """Convert ``value`` (array, scalar, list) to a floating NumPy array.
+
+    Floating dtypes (float16, float32, float64) are kept. Integer and bool inputs are
+    promoted like a NumPy ufunc such as ``np.sin`` (int8 -> float16, int16 -> float32,
+    int32/int64 -> float64). Complex, string, object and other dtypes raise TypeError.
+    """
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as err:  # ragged lists and the like
+        raise TypeError(
+            f"The '{name}' parameter of {func} must be an array of real numbers. "
+            f"Got {_received(value)}, which NumPy cannot turn into one: {err}"
+        ) from None
+    kind = arr.dtype.kind
+    if kind == "f" and arr.dtype.itemsize in (2, 4, 8):
+        return arr
+    if kind in "biu":
+        return arr.astype(np.result_type(arr.dtype, np.float16))
+    raise _dtype_error(name, func, arr.dtype)
+
+
+def numpy_out(out: Any, shape: tuple[int, ...], dtype: np.dtype, func: str) -> np.ndarray:
+    """Check an ``out=`` array for the NumPy path before anything is written to it."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(
+            f"The 'out' parameter of {func} must be a NumPy array when the input is a NumPy "
+            f"array. Got {_received(out)} instead."
+        )
+    if out.shape != shape or out.dtype != dtype:
+        raise ValueError(
+            f"The 'out' parameter of {func} must have shape {shape} and dtype {dtype} (those "
+            f"of the result). Got shape {out.shape} and dtype {out.dtype} instead."
+        )
+    if not out.flags.writeable:
+        raise ValueError(f"The 'out' parameter of {func} must be writeable; it is read-only.")
+    return out
+
+
+def same_shape(a_shape: tuple[int, ...], b_shape: tuple[int, ...], func: str) -> None:
+    """Check that ``grad_output`` and ``x`` have the same shape."""
+    if tuple(a_shape) != tuple(b_shape):
+        raise ValueError(
+            f"The 'grad_output' and 'x' parameters of {func} must have the same shape. "
+            f"Got {tuple(a_shape)} and {tuple(b_shape)} instead."
+        )
+
+
+def xp_input(x: Any, xp: Any, name: str, func: str) -> Any:
+    """Check and promote an array of any array-API library (the counterpart of numpy_input)."""
+    if xp.isdtype(x.dtype, "real floating"):
+        return x
+    if xp.isdtype(x.dtype, ("integral", "bool")):
+        info = xp.__array_namespace_info__()
+        float_dtype = info.default_dtypes(device=_device(x))["real floating"]
+        return xp.astype(x, float_dtype)
+    raise _dtype_error(name, func, x.dtype)
+
+
+def xp_out(out: Any, result: Any, func: str) -> None:
+    """Check an ``out=`` array of any array-API library before anything is written."""
+    from array_api_compat import array_namespace, device, is_writeable_array
+
+    try:
+        same_namespace = array_namespace(out) is array_namespace(result)
+    except TypeError:
+        same_namespace = False
+    if not same_namespace:
+        raise TypeError(
+            f"The 'out' parameter of {func} must be an array of the input's library "
+            f"({type(result).__module__}). Got {_received(out)} instead."
+        )
+    if tuple(out.shape) != tuple(result.shape) or out.dtype != result.dtype:
+        raise ValueError(
+            f"The 'out' parameter of {func} must have shape {tuple(result.shape)} and dtype "
+            f"{result.dtype} (those of the result). Got shape {tuple(out.shape)} and dtype "
+            f"{out.dtype} instead."
+        )
+    if device(out) != device(result):
+        raise ValueError(
+            f"The 'out' parameter of {func} must be on the input's device {device(result)}. "
+            f"Got an array on {device(out)} instead."
+        )
+    if not is_writeable_array(out):
+        raise TypeError(
+            f"The 'out' parameter of {func} must be a writeable array; arrays of "
+            f"{type(out).__module__} are immutable. Leave out=None and use the returned array."
+        )
+    if getattr(out, "requires_grad", False) or getattr(result, "requires_grad", False):
+        raise RuntimeError(
+            f"{func}(..., out=...) does not record an autograd graph (like PyTorch's own "
+            "out= functions). Leave out=None when the input requires a gradient."
+        )
+
+
+def _device(x: Any) -> Any:
+    from array_api_compat import device
+
+    return device(x)

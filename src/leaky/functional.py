@@ -1,0 +1,218 @@
+"""The Leaky ReLU function, its derivative and its backward, on any array library.
+
+NumPy inputs (arrays, NumPy scalars, Python scalars and lists) take the fast NumPy kernels
+of ``leaky._numpy``. Every other array goes through the Python array API standard
+(``array_api_compat.array_namespace``) and comes back an array of its own library, on its
+own device: PyTorch, JAX, CuPy, Dask, array-api-strict. Nothing here imports a library the
+caller has not imported.
+
+The contract (also in the README) is the same on every path:
+
+=================  ===================================  ==================
+input              ``leaky_relu``                       derivative
+=================  ===================================  ==================
+x > 0              x                                    1
++0.0               +0.0                                 1 (``x >= 0``)
+-0.0               -0.0 (x itself)                      1
+x < 0, finite      a*x, slope rounded to the dtype      a
++inf               +inf                                 1
+-inf               -inf if a > 0; +0.0 if a == 0        a
+NaN                NaN                                  NaN
+=================  ===================================  ==================
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from array_api_compat import array_namespace, is_array_api_obj, is_torch_array
+
+from leaky import _numpy, _validate, _xp
+
+__all__ = ["leaky_relu", "leaky_relu_backward", "leaky_relu_derivative"]
+
+
+def _is_numpy(*values: Any) -> bool:
+    """True when every value is NumPy's (array or scalar) or a plain Python object."""
+    return all(isinstance(v, (np.ndarray, np.generic)) or not is_array_api_obj(v) for v in values)
+
+
+def _numpy_result(out: np.ndarray, given: bool) -> Any:
+    # Like a NumPy ufunc: a 0-d result comes back as a NumPy scalar unless out= was given.
+    return out if given or out.ndim else out[()]
+
+
+def _xp_result(result: Any, out: Any, func: str) -> Any:
+    if out is None:
+        return result
+    _validate.xp_out(out, result, func)
+    out[...] = result
+    return out
+
+
+def leaky_relu(x: Any, negative_slope: float = 0.01, *, out: Any = None) -> Any:
+    r"""Leaky rectified linear unit, element-wise.
+
+    .. math::
+
+        \mathrm{LeakyReLU}(x) = \begin{cases} x, & x \ge 0 \\ a\,x, & x < 0 \end{cases}
+
+    where :math:`a` is ``negative_slope``. The ``x >= 0`` branch holds at both zeros, so
+    ``-0.0`` maps to ``-0.0``; NaN stays NaN. For ``a == 0`` the function is exactly ReLU,
+    and every negative input, ``-inf`` included, maps to ``+0.0`` (never NaN). For ``a > 0``,
+    ``a * x`` is computed with the slope rounded to the compute type (float32 for float16 and
+    float32, float64 for float64) and the product rounded once to the input's dtype, the same
+    arithmetic as PyTorch's CPU kernel.
+
+    Args:
+        x: an array of any array-API library, a NumPy scalar, a Python number or a
+            (nested) list. Floating dtypes are kept; integer and bool inputs are promoted
+            like a NumPy ufunc (``np.sin``); complex, string and object inputs raise
+            ``TypeError``.
+        negative_slope: the slope ``a`` for negative inputs, a real number in [0, 1]. 0 is
+            ReLU, 1 the identity; Leaky ReLU (Maas et al. 2013) uses 0.01.
+        out: an array of the result's shape and dtype to write into; it may be ``x``
+            itself (in place). Checked before anything is written.
+
+    Returns:
+        An array of the input's library, device, shape and floating dtype. As with a NumPy
+        ufunc, a 0-d NumPy result is returned as a NumPy scalar when ``out`` is not given.
+
+    Example:
+        >>> import numpy as np
+        >>> from leaky import leaky_relu
+        >>> leaky_relu(np.array([-2.0, -0.0, 0.0, 3.0]), negative_slope=0.1)
+        array([-0.2, -0. ,  0. ,  3. ])
+        >>> leaky_relu(-np.inf, negative_slope=0.0)
+        np.float64(0.0)
+
+    See also:
+        leaky_relu_derivative: the derivative, 1 at ``x == 0``.
+        leaky_relu_backward: ``grad_output`` times the derivative, in one pass.
+        leaky.nn.LeakyReLU: the PyTorch layer.
+    """
+    func = "leaky_relu"
+    a = _validate.negative_slope(negative_slope, func)
+    if _is_numpy(x):
+        arr = _validate.numpy_input(x, "x", func)
+        given = out is not None
+        if given:
+            _validate.numpy_out(out, arr.shape, arr.dtype, func)
+        else:
+            out = np.empty(arr.shape, arr.dtype)
+        _numpy.forward(arr, a, out)
+        return _numpy_result(out, given)
+    xp = array_namespace(x)
+    x = _validate.xp_input(x, xp, "x", func)
+    if is_torch_array(x):
+        from leaky import _torch
+
+        result = _torch.forward(x, a)
+    else:
+        result = _xp.forward(xp, x, a)
+    return _xp_result(result, out, func)
+
+
+def leaky_relu_derivative(x: Any, negative_slope: float = 0.01, *, out: Any = None) -> Any:
+    r"""Derivative of :func:`leaky_relu` with respect to its input, element-wise.
+
+    .. math::
+
+        \frac{d}{dx}\mathrm{LeakyReLU}(x) = \begin{cases} 1, & x \ge 0 \\ a, & x < 0 \end{cases}
+
+    The function has a kink at 0 and no derivative there in the strict sense; leaky follows
+    its definition's ``x >= 0`` branch and returns **1 at x == 0** (both zeros), as JAX and
+    MLX do. PyTorch, TensorFlow and oneDNN return ``a`` there. At ``+-inf`` the derivative is
+    that of the branch (1 or ``a``); at NaN it is NaN, so a NaN input never turns into a
+    finite gradient.
+
+    Args:
+        x: the input of the forward pass; any array library, as for :func:`leaky_relu`.
+        negative_slope: the slope ``a``, a real number in [0, 1].
+        out: an array of the result's shape and dtype to write into (may be ``x``).
+
+    Returns:
+        An array like ``x`` holding 1, ``a`` (rounded to the dtype) or NaN.
+
+    Example:
+        >>> import numpy as np
+        >>> from leaky import leaky_relu_derivative
+        >>> leaky_relu_derivative(np.array([-1.0, 0.0, 2.0, np.nan]), negative_slope=0.1)
+        array([0.1, 1. , 1. , nan])
+
+    See also:
+        leaky_relu_backward: the derivative multiplied by an incoming gradient.
+    """
+    func = "leaky_relu_derivative"
+    a = _validate.negative_slope(negative_slope, func)
+    if _is_numpy(x):
+        arr = _validate.numpy_input(x, "x", func)
+        given = out is not None
+        if given:
+            _validate.numpy_out(out, arr.shape, arr.dtype, func)
+        else:
+            out = np.empty(arr.shape, arr.dtype)
+        _numpy.derivative(arr, a, out)
+        return _numpy_result(out, given)
+    xp = array_namespace(x)
+    x = _validate.xp_input(x, xp, "x", func)
+    return _xp_result(_xp.derivative(xp, x, a), out, func)
+
+
+def leaky_relu_backward(
+    grad_output: Any, x: Any, negative_slope: float = 0.01, *, out: Any = None
+) -> Any:
+    r"""The gradient of a loss with respect to the input of :func:`leaky_relu`.
+
+    .. math::
+
+        \frac{\partial L}{\partial x} = \frac{\partial L}{\partial y}\cdot
+        \begin{cases} 1, & x \ge 0 \\ a, & x < 0 \\ \mathrm{NaN}, & x = \mathrm{NaN}\end{cases}
+
+    computed in one pass, one IEEE multiplication per element: ``grad_output`` passes
+    unchanged where ``x >= 0`` (1 at ``x == 0``, see :func:`leaky_relu_derivative`), is
+    multiplied by ``a`` where ``x < 0`` and becomes NaN where ``x`` is NaN. This is the
+    function a training framework calls in backpropagation.
+
+    Args:
+        grad_output: the gradient of the loss with respect to the output, same shape as
+            ``x`` and of the same array library.
+        x: the input of the forward pass.
+        negative_slope: the slope ``a``, a real number in [0, 1].
+        out: an array of the result's shape and dtype to write into (may be either input).
+
+    Returns:
+        An array of the shape of ``x`` and of the dtype both inputs promote to.
+
+    Example:
+        >>> import numpy as np
+        >>> from leaky import leaky_relu_backward
+        >>> leaky_relu_backward(np.array([2.0, 2.0, 2.0]), np.array([-1.0, 0.0, 1.0]), 0.5)
+        array([1., 2., 2.])
+
+    See also:
+        leaky_relu_derivative: the factor this multiplies ``grad_output`` by.
+    """
+    func = "leaky_relu_backward"
+    a = _validate.negative_slope(negative_slope, func)
+    if _is_numpy(grad_output, x):
+        g = _validate.numpy_input(grad_output, "grad_output", func)
+        arr = _validate.numpy_input(x, "x", func)
+        _validate.same_shape(g.shape, arr.shape, func)
+        dtype = np.result_type(g.dtype, arr.dtype)
+        g, arr = g.astype(dtype, copy=False), arr.astype(dtype, copy=False)
+        given = out is not None
+        if given:
+            _validate.numpy_out(out, arr.shape, dtype, func)
+        else:
+            out = np.empty(arr.shape, dtype)
+        _numpy.backward(g, arr, a, out)
+        return _numpy_result(out, given)
+    xp = array_namespace(grad_output, x)
+    g = _validate.xp_input(grad_output, xp, "grad_output", func)
+    x = _validate.xp_input(x, xp, "x", func)
+    _validate.same_shape(g.shape, x.shape, func)
+    dtype = xp.result_type(g, x)
+    g, x = xp.astype(g, dtype, copy=False), xp.astype(x, dtype, copy=False)
+    return _xp_result(_xp.backward(xp, g, x, a), out, func)
