@@ -21,14 +21,16 @@ FLOAT_DTYPES = [np.float16, np.float32, np.float64]
 @pytest.fixture(params=["numpy", "numba-serial", "numba-threaded"])
 def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run a test once per NumPy engine: the blocked NumPy code and both numba loops."""
+    from leaky import _numpy
+
     if request.param == "numpy":
-        monkeypatch.setenv("LEAKY_ENGINE", "numpy")
+        monkeypatch.setattr(_numpy, "ENGINE", "numpy")
     else:
         from leaky import _kernels
 
-        monkeypatch.setenv("LEAKY_ENGINE", "auto")
+        monkeypatch.setattr(_numpy, "ENGINE", "auto")
         threshold = 0 if request.param == "numba-threaded" else 1 << 62
-        monkeypatch.setattr(_kernels, "PARALLEL_MIN", threshold)
+        monkeypatch.setattr(_kernels, "PARALLEL_MIN_BYTES", threshold)
     return request.param
 
 

@@ -76,21 +76,18 @@ def test_nan_in_nan_out_and_nothing_else_is_nan(x: np.ndarray, a: float) -> None
 
 @given(any_arrays, slopes)
 def test_engines_agree_bit_for_bit(x: np.ndarray, a: float) -> None:
-    import os
-
-    from leaky import _kernels
+    from leaky import _kernels, _numpy
 
     results = []
+    saved = _numpy.ENGINE, _kernels.PARALLEL_MIN_BYTES
     for engine, threshold in (("numpy", 0), ("auto", 1 << 62), ("auto", 0)):
-        os.environ["LEAKY_ENGINE"] = engine
-        saved, _kernels.PARALLEL_MIN = _kernels.PARALLEL_MIN, threshold
+        _numpy.ENGINE, _kernels.PARALLEL_MIN_BYTES = engine, threshold
         try:
             results.append(
                 (leaky_relu(x, a), leaky_relu_derivative(x, a), leaky_relu_backward(x, x, a))
             )
         finally:
-            _kernels.PARALLEL_MIN = saved
-            os.environ.pop("LEAKY_ENGINE")
+            _numpy.ENGINE, _kernels.PARALLEL_MIN_BYTES = saved
     for other in results[1:]:
         for got, want in zip(other, results[0], strict=False):
             assert_same_bits(got, want)

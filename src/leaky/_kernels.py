@@ -3,8 +3,8 @@
 This module is imported on the first call that needs it, never by ``import leaky``, so the
 import stays light (``leaky._numpy`` falls back to its blocked NumPy engine when numba is
 missing). Each loop exists twice: serial, because small arrays must not pay for waking
-threads, and threaded over all cores with ``prange``. ``PARALLEL_MIN`` is the crossover,
-measured with ``benchmarks/bench_functional.py --crossover``. Compiled code is cached on disk
+threads, and threaded over all cores with ``prange``. ``PARALLEL_MIN_BYTES`` is the crossover,
+measured with ``leaky bench --crossover``. Compiled code is cached on disk
 (``cache=True``), so only the first call after installation pays for compiling.
 """
 
@@ -15,9 +15,10 @@ import os
 import numpy as np
 from numba import njit, prange
 
-# Below this many elements the serial loop wins: waking the threads costs more than the
-# work (measured on 2 cores; see the README's performance section).
-PARALLEL_MIN = int(os.environ.get("LEAKY_PARALLEL_MIN", 1 << 17))
+# Below this many bytes per array the serial loop wins: waking the threads costs more than
+# the work. Measured with `leaky bench --crossover` on 2 cores: threads pay from 2^15
+# float32 elements (1.07x) and win clearly from 2^16 (1.28x); see the README.
+PARALLEL_MIN_BYTES = int(os.environ.get("LEAKY_PARALLEL_MIN_BYTES", 1 << 17))
 
 _serial = njit(cache=True, nogil=True, boundscheck=False)
 _threaded = njit(cache=True, nogil=True, boundscheck=False, parallel=True)
@@ -83,7 +84,7 @@ def _backward_threaded(g, x, a, out):
 
 def forward(x: np.ndarray, a: float, out: np.ndarray) -> None:
     """out[i] = x[i] if x[i] >= 0 (or NaN) else a * x[i]; slope 0 gives +0.0 there."""
-    threaded = x.size >= PARALLEL_MIN
+    threaded = x.nbytes >= PARALLEL_MIN_BYTES
     slope = x.dtype.type(a)
     if slope == 0:  # ReLU, also for a slope that rounds to 0 in x's dtype
         (_relu_threaded if threaded else _relu_serial)(x, x.dtype.type(0.0), out)
@@ -93,11 +94,11 @@ def forward(x: np.ndarray, a: float, out: np.ndarray) -> None:
 
 def derivative(x: np.ndarray, a: float, out: np.ndarray) -> None:
     """out[i] = 1 if x[i] >= 0, a if x[i] < 0, NaN if x[i] is NaN."""
-    loop = _derivative_threaded if x.size >= PARALLEL_MIN else _derivative_serial
+    loop = _derivative_threaded if x.nbytes >= PARALLEL_MIN_BYTES else _derivative_serial
     loop(x, x.dtype.type(a), x.dtype.type(1.0), out)
 
 
 def backward(g: np.ndarray, x: np.ndarray, a: float, out: np.ndarray) -> None:
     """out[i] = g[i] * derivative(x[i]), one IEEE product; NaN where x[i] is NaN."""
-    loop = _backward_threaded if x.size >= PARALLEL_MIN else _backward_serial
+    loop = _backward_threaded if x.nbytes >= PARALLEL_MIN_BYTES else _backward_serial
     loop(g, x, x.dtype.type(a), out)

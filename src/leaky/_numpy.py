@@ -22,6 +22,7 @@ import functools
 import math
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ def _block_index(shape: tuple[int, ...], block: int) -> Iterator[tuple[int | sli
 def _flat(arrays: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...] | None:
     """1-D views of ``arrays`` that pair up element by element, or None if there are none."""
     if all(a.flags.c_contiguous for a in arrays):
-        return tuple(a.reshape(-1) for a in arrays)
+        return arrays if arrays[0].ndim == 1 else tuple(a.reshape(-1) for a in arrays)
     if all(a.flags.f_contiguous for a in arrays):
         return tuple(a.ravel(order="F") for a in arrays)
     return None
@@ -69,6 +70,8 @@ def _blocks(*arrays: np.ndarray, block: int = BLOCK) -> Iterator[tuple[np.ndarra
 def _hazard(out: np.ndarray, *inputs: np.ndarray) -> bool:
     """True when ``out`` overlaps an input other than element for element (a shifted view)."""
     for x in inputs:
+        if out is x or not np.may_share_memory(out, x):  # the common cases, cheaply
+            continue
         same_layout = (
             out.__array_interface__["data"][0] == x.__array_interface__["data"][0]
             and out.strides == x.strides
@@ -78,25 +81,29 @@ def _hazard(out: np.ndarray, *inputs: np.ndarray) -> bool:
     return False
 
 
-def _engine() -> str:
-    return os.environ.get("LEAKY_ENGINE", "auto")
+# "auto": the compiled engine where it applies; "numpy": the blocked NumPy engine only.
+ENGINE = os.environ.get("LEAKY_ENGINE", "auto")
 
 
-def _compiled(*arrays: np.ndarray) -> tuple[np.ndarray, ...] | None:
-    """Flat views for the compiled engine when it applies to these arrays, else None."""
-    if _engine() == "numpy" or arrays[0].dtype not in (np.float32, np.float64):
+_COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _compiled(*arrays: np.ndarray) -> tuple[Any, tuple[np.ndarray, ...]] | None:
+    """The kernels module and flat views when the compiled engine applies, else None."""
+    if ENGINE == "numpy" or arrays[0].dtype not in _COMPILED_DTYPES:
         return None
-    flat = _flat(arrays)
-    return flat if flat is not None and _numba_available() else None
+    kernels = _load_kernels()
+    flat = _flat(arrays) if kernels is not None else None
+    return None if flat is None else (kernels, flat)
 
 
 @functools.cache
-def _numba_available() -> bool:
+def _load_kernels() -> Any:
     try:
-        import leaky._kernels  # noqa: F401  (imports numba)
+        from leaky import _kernels  # imports numba
     except ImportError:
-        return False
-    return True
+        return None
+    return _kernels
 
 
 def forward(x: np.ndarray, a: float, out: np.ndarray) -> None:
@@ -104,11 +111,10 @@ def forward(x: np.ndarray, a: float, out: np.ndarray) -> None:
     if _hazard(out, x):
         out[...] = forward_copy(x, a)
         return
-    flat = _compiled(x, out)
-    if flat is not None:
-        from leaky import _kernels
-
-        _kernels.forward(flat[0], a, flat[1])
+    compiled = _compiled(x, out)
+    if compiled is not None:
+        kernels, (xf, of) = compiled
+        kernels.forward(xf, a, of)
         return
     ct = _compute_dtype(x.dtype)
     slope = ct.type(a)
@@ -137,11 +143,10 @@ def derivative(x: np.ndarray, a: float, out: np.ndarray) -> None:
         derivative(x, a, tmp)
         out[...] = tmp
         return
-    flat = _compiled(x, out)
-    if flat is not None:
-        from leaky import _kernels
-
-        _kernels.derivative(flat[0], a, flat[1])
+    compiled = _compiled(x, out)
+    if compiled is not None:
+        kernels, (xf, of) = compiled
+        kernels.derivative(xf, a, of)
         return
     ct = _compute_dtype(x.dtype)
     scratch = np.empty(BLOCK, ct)
@@ -160,11 +165,10 @@ def backward(g: np.ndarray, x: np.ndarray, a: float, out: np.ndarray) -> None:
         backward(g, x, a, tmp)
         out[...] = tmp
         return
-    flat = _compiled(g, x, out)
-    if flat is not None:
-        from leaky import _kernels
-
-        _kernels.backward(flat[0], flat[1], a, flat[2])
+    compiled = _compiled(g, x, out)
+    if compiled is not None:
+        kernels, (gf, xf, of) = compiled
+        kernels.backward(gf, xf, a, of)
         return
     ct = _compute_dtype(x.dtype)
     slope = ct.type(a)

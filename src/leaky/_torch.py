@@ -1,43 +1,163 @@
-"""PyTorch autograd for leaky_relu: the gradient of the contract, not of a formula.
+"""PyTorch autograd for Leaky ReLU: the contract's values and the contract's gradient.
 
-Imported only when a torch tensor reaches ``leaky.functional`` (torch is then already
-imported by the caller). Differentiating ``where(x < 0, a*x, x)`` would give a gradient of 1
-at a NaN input; this Function's backward is ``leaky_relu_backward``, so the gradient is
-exactly ``grad_output * leaky_relu_derivative(x)``: 1 at 0, ``a`` below, NaN at NaN. The
-backward is itself made of differentiable operations, so double backward works.
+Imported only when a torch tensor reaches leaky (torch is then already imported).
+
+Values come from PyTorch's own fused kernels, which equal the contract bit for bit:
+``aten.leaky_relu`` for a slope > 0 and ``torch.relu`` for a slope of 0 (or one that rounds
+to 0 in the compute type), where ``aten.leaky_relu`` would turn ``-inf`` into NaN. The
+gradient is leaky's, not PyTorch's: ``leaky_relu_backward`` gives 1 at ``x == 0`` (PyTorch
+gives the slope) and NaN at a NaN input (PyTorch gives a finite number). On CPU it runs the
+NumPy kernels of ``leaky._numpy`` on the tensors' memory; elsewhere the array-API formulas.
+
+Three ways in, one contract:
+
+- eager mode: ``LeakyReLUFunction`` (an ``autograd.Function``; the least overhead);
+- ``torch.compile`` and TorchScript: the custom operators ``leaky::leaky_relu`` and
+  ``leaky::leaky_relu_backward`` (``torch.library``, with fake implementations, so the
+  compiler sees them without a graph break);
+- in place: ``LeakyReLUInplaceFunction`` overwrites the input and saves no copy of it: for a
+  slope > 0 the backward reads the output's sign (y < 0 exactly where x < 0, NaN where x
+  was NaN); for slope 0 the output cannot tell x == 0 from x < 0, so a one-byte mask of
+  ``x < 0`` is kept.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from array_api_compat import array_namespace
+from torch import Tensor
 
-from leaky import _xp
+from leaky import _numpy, _xp
+
+_NUMPY_DTYPES = (torch.float16, torch.float32, torch.float64)
+
+
+def _is_relu(dtype: torch.dtype, a: float) -> bool:
+    """True when the slope, rounded to the compute type, is 0: the function is ReLU."""
+    compute = np.float64 if dtype == torch.float64 else np.float32
+    return compute(a) == 0
+
+
+def _values(x: Tensor, a: float) -> Tensor:
+    return torch.relu(x) if _is_relu(x.dtype, a) else torch.ops.aten.leaky_relu(x, a)
+
+
+def _values_(x: Tensor, a: float) -> Tensor:
+    return torch.relu_(x) if _is_relu(x.dtype, a) else torch.ops.aten.leaky_relu_(x, a)
+
+
+def _backward(grad: Tensor, x: Tensor, a: float) -> Tensor:
+    """grad * leaky_relu_derivative(x): the NumPy kernels on CPU, array-API formulas elsewhere."""
+    if torch.is_grad_enabled():  # double backward: stay differentiable
+        return leaky_relu_backward_op(grad, x, a)
+    if (
+        grad.device.type == "cpu"
+        and x.device.type == "cpu"
+        and grad.dtype == x.dtype
+        and (x.dtype in _NUMPY_DTYPES)
+    ):
+        out = torch.empty_like(x)
+        _numpy.backward(grad.expand_as(x).numpy(), x.detach().numpy(), a, out.numpy())
+        return out
+    return _xp.backward(array_namespace(x), grad, x, a)
 
 
 class LeakyReLUFunction(torch.autograd.Function):
     """``y = leaky_relu(x, a)`` with ``dy/dx = leaky_relu_derivative(x, a)``."""
 
     @staticmethod
-    def forward(x: torch.Tensor, a: float) -> torch.Tensor:  # type: ignore[override]
-        return _xp.forward(array_namespace(x), x, a)
-
-    @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
-        x, a = inputs
+    def forward(ctx: Any, x: Tensor, a: float) -> Tensor:  # type: ignore[override]
         ctx.save_for_backward(x)
         ctx.a = a
+        return _values(x, a)
 
     @staticmethod
-    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
         (x,) = ctx.saved_tensors
-        return _xp.backward(array_namespace(x), grad_output, x, ctx.a), None
+        return _backward(grad, x, ctx.a), None
 
 
-def forward(x: torch.Tensor, a: float) -> torch.Tensor:
-    """leaky_relu on a torch tensor, recording the contract's gradient when one is needed."""
+class LeakyReLUInplaceFunction(torch.autograd.Function):
+    """In-place leaky_relu whose backward needs no copy of the input (see the module doc)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, a: float) -> Tensor:  # type: ignore[override]
+        negative = (x < 0) if _is_relu(x.dtype, a) else None
+        _values_(x, a)
+        ctx.mark_dirty(x)
+        ctx.a = a
+        if negative is None:
+            ctx.save_for_backward(x)  # the output: its sign is x's sign
+        else:
+            ctx.save_for_backward(x, negative)
+        return x
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+        saved = ctx.saved_tensors
+        y = saved[0]
+        if len(saved) == 2:  # slope 0: y is +0.0 for x <= 0; the mask says which were < 0
+            y = y.masked_fill(saved[1], -1.0)
+        return _backward(grad, y, ctx.a), None
+
+
+@torch.library.custom_op("leaky::leaky_relu", mutates_args=())
+def leaky_relu_op(x: Tensor, negative_slope: float) -> Tensor:
+    """leaky_relu of the contract, as an operator torch.compile and TorchScript can see."""
+    return _values(x, negative_slope)
+
+
+@leaky_relu_op.register_fake
+def _(x: Tensor, negative_slope: float) -> Tensor:
+    return torch.empty_like(x)
+
+
+@torch.library.custom_op("leaky::leaky_relu_backward", mutates_args=())
+def leaky_relu_backward_op(grad_output: Tensor, x: Tensor, negative_slope: float) -> Tensor:
+    """``grad_output * leaky_relu_derivative(x)``, as an operator."""
+    return _xp.backward(array_namespace(x), grad_output, x, negative_slope)
+
+
+@leaky_relu_backward_op.register_fake
+def _(grad_output: Tensor, x: Tensor, negative_slope: float) -> Tensor:
+    return torch.empty_like(x)
+
+
+def _op_setup(ctx: Any, inputs: tuple[Any, ...], output: Tensor) -> None:
+    ctx.save_for_backward(inputs[-2])  # x, for both operators
+    ctx.a = inputs[-1]
+
+
+def _op_backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+    (x,) = ctx.saved_tensors
+    return leaky_relu_backward_op(grad, x, ctx.a), None
+
+
+def _op_backward_backward(ctx: Any, grad: Tensor) -> tuple[Tensor, Tensor, None]:
+    # leaky_relu_backward is linear in grad_output and piecewise constant in x.
+    (x,) = ctx.saved_tensors
+    return leaky_relu_backward_op(grad, x, ctx.a), torch.zeros_like(x), None
+
+
+leaky_relu_op.register_autograd(_op_backward, setup_context=_op_setup)
+leaky_relu_backward_op.register_autograd(_op_backward_backward, setup_context=_op_setup)
+
+
+def forward(x: Tensor, a: float) -> Tensor:
+    """leaky_relu on a torch tensor, with the contract's gradient, in any mode."""
+    if torch.compiler.is_compiling():
+        return leaky_relu_op(x, a)
     if torch.is_grad_enabled() and x.requires_grad:
         return LeakyReLUFunction.apply(x, a)
-    return _xp.forward(array_namespace(x), x, a)
+    return _values(x, a)
+
+
+def forward_inplace(x: Tensor, a: float) -> Tensor:
+    """leaky_relu written into ``x``; autograd-aware, saves no copy of the input."""
+    if torch.is_grad_enabled() and x.requires_grad:
+        return LeakyReLUInplaceFunction.apply(x, a)
+    with torch.no_grad():
+        return _values_(x, a)

@@ -26,6 +26,15 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def _cwd_on_path() -> None:
+    """Let 'module:function' name a module of the working directory, as `python -m` would."""
+    import os
+    import sys
+
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+
+
 def _version(value: bool) -> None:
     if value:
         console.print(f"leaky {__version__}")
@@ -63,6 +72,197 @@ def plot(
     except (ValueError, TypeError) as err:
         _fail(str(err))
     console.print(f"wrote [bold]{path}[/] (slopes {', '.join(f'{a:g}' for a in slopes)})")
+
+
+def _parse_sizes(text: str) -> list[int]:
+    try:
+        exponents = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        exponents = []
+    if not exponents or any(not 0 <= k <= 30 for k in exponents):
+        _fail(f"--sizes takes powers of two as exponents, like 16,20,24,26. Got {text!r}.")
+    return [1 << k for k in exponents]
+
+
+@app.command()
+def bench(
+    sizes: Annotated[
+        str, typer.Option(help="Array sizes as powers of two (exponents), comma-separated.")
+    ] = "16,20,24,26",
+    dtype: Annotated[
+        list[str] | None, typer.Option(help="float32 and/or float64; repeat for both.")
+    ] = None,
+    budget: Annotated[float, typer.Option(help="Seconds of timing per op and size.")] = 0.25,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write every number to this JSON file.")
+    ] = None,
+    cold: Annotated[bool, typer.Option(help="Measure import and first-call costs.")] = True,
+    crossover: Annotated[
+        bool, typer.Option(help="Only time serial against threaded kernels per size.")
+    ] = False,
+    nn: Annotated[
+        bool, typer.Option("--nn", help="Only time the PyTorch layer and the monitor's cost.")
+    ] = False,
+) -> None:
+    """Time leaky against np.copyto, NumPy, PyTorch and JAX, in one process: ratios."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from leaky import bench as bench_mod
+
+    if nn:
+        speed = bench_mod.layer_speed()
+        console.print(
+            f"layer forward+backward on {int(speed['elements'])} float32 elements: leaky "
+            f"{speed['leaky'] * 1e3:.3f} ms, torch.nn.LeakyReLU {speed['torch'] * 1e3:.3f} ms, "
+            f"ratio {speed['ratio']:.2f} (>= 0.9 is within 10 %)"
+        )
+        for name, row in bench_mod.monitor_overhead().items():
+            console.print(
+                f"monitor on a {name} training step: {row['plain'] * 1e3:.2f} ms plain, "
+                f"{row['monitored'] * 1e3:.2f} ms monitored, overhead {row['overhead']:+.1%}"
+            )
+        return
+    if crossover:
+        table = Table("size", "serial µs", "threaded µs", "threaded speed-up", title="crossover")
+        for row in bench_mod.crossover():
+            table.add_row(
+                f"2^{int(row['size']).bit_length() - 1}",
+                f"{row['serial_s'] * 1e6:.1f}",
+                f"{row['threaded_s'] * 1e6:.1f}",
+                f"{row['threaded_speedup']:.2f}",
+            )
+        console.print(table)
+        return
+    dtypes = dtype or list(bench_mod.DTYPES)
+    bad = [d for d in dtypes if d not in bench_mod.DTYPES]
+    if bad:
+        _fail(f"--dtype must be one of {', '.join(bench_mod.DTYPES)}. Got {', '.join(bad)}.")
+    size_list = _parse_sizes(sizes)
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+    ) as progress:
+        task = progress.add_task("benchmark", total=None)
+        result = bench_mod.run(
+            size_list,
+            dtypes,
+            budget=budget,
+            with_cold_start=cold,
+            progress=lambda text: progress.update(task, description=text),
+        )
+    table = Table(
+        "op",
+        "dtype",
+        "size",
+        "method",
+        "GB/s",
+        "spread",
+        "ratio",
+        title="leaky vs references (ratio = reference time / leaky time; > 1: leaky faster)",
+    )
+    for t in result.timings:
+        style = "bold" if t.method == "leaky" else None
+        table.add_row(
+            t.op,
+            t.dtype,
+            f"2^{t.size.bit_length() - 1}",
+            t.method,
+            f"{t.gbps:.1f}",
+            f"±{t.spread * 50:.0f}%",
+            f"{t.ratio:.2f}",
+            style=style,
+        )
+    console.print(table)
+    targets = Table("op", "dtype", "size", "reference", "ratio", "target", "met", title="targets")
+    for row in result.targets():
+        targets.add_row(
+            str(row["op"]),
+            str(row["dtype"]),
+            f"2^{int(row['size']).bit_length() - 1}",
+            str(row["reference"]),
+            f"{row['ratio']:.2f}",
+            f">= {row['target']}",
+            "[green]yes[/]" if row["met"] else "[red]no[/]",
+        )
+    console.print(targets)
+    if result.cold_start:
+        console.print(
+            "cold start: import leaky {import_leaky_s:.3f} s beyond NumPy; first call "
+            "{first_call_empty_cache_s:.2f} s with an empty kernel cache, "
+            "{first_call_warm_cache_s:.3f} s with a warm one".format(**result.cold_start)
+        )
+    console.print(f"machine: {result.machine}", highlight=False)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(result.to_json())
+        console.print(f"wrote [bold]{json_out}[/]")
+
+
+@app.command()
+def diagnose(
+    factory: Annotated[
+        str, typer.Argument(help="pkg.module:function returning (model, iterable of batches).")
+    ],
+    batches: Annotated[
+        int | None, typer.Option(help="Run at most this many batches (default: all).")
+    ] = None,
+    tau: Annotated[float, typer.Option(help="Dormant threshold (Sokar et al. 2023).")] = 0.0,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the report to this JSON file.")
+    ] = None,
+) -> None:
+    """Find dead, dormant and negative-regime units of your own model."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from leaky import _validate
+
+    if batches is not None and batches < 1:
+        _fail(f"--batches must be at least 1. Got {batches}.")
+    if tau < 0:
+        _fail(f"--tau must be >= 0. Got {tau}.")
+    _cwd_on_path()
+    try:
+        make = _validate.load_object(factory, "factory", "leaky diagnose")
+    except ValueError as err:
+        _fail(str(err))
+    try:
+        made = make()
+    except Exception as err:  # the user's code: report it in one line
+        _fail(f"{factory}() raised {type(err).__name__}: {err}")
+    import torch
+
+    from leaky import monitor
+
+    if not (isinstance(made, tuple) and len(made) == 2 and isinstance(made[0], torch.nn.Module)):
+        _fail(
+            f"{factory}() must return (model, iterable_of_batches) with a torch.nn.Module "
+            f"first. Got {type(made).__name__} instead."
+        )
+    model, data = made
+    total = batches
+    if total is None and hasattr(data, "__len__"):
+        total = len(data)
+    try:
+        with Progress(
+            TextColumn("diagnose"), BarColumn(), MofNCompleteColumn(), console=console
+        ) as progress:
+            task = progress.add_task("batches", total=total)
+            report = monitor.diagnose(
+                model,
+                data,
+                max_batches=batches,
+                tau=tau,
+                progress=lambda done: progress.update(task, completed=done),
+            )
+    except ValueError as err:
+        _fail(str(err))
+    except Exception as err:  # the user's model or data: one line, not a trace
+        _fail(f"running the model failed: {type(err).__name__}: {err}")
+    console.print(report)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(report.to_json(indent=2))
+        console.print(f"wrote [bold]{json_out}[/]")
 
 
 def main() -> None:

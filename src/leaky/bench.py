@@ -1,0 +1,438 @@
+"""Speed, measured as ratios against references timed in the same process on the same arrays.
+
+These machines are shared and noisy (absolute times drift by +-30 %), so every number that
+matters here is a ratio: leaky's time against ``np.copyto`` (one and two threads), the naive
+NumPy forms, PyTorch's kernels and ``jax.jit`` when installed, all run in one process, on one
+array, interleaved. ``run`` returns plain data; ``leaky bench`` and
+``benchmarks/bench_functional.py`` print it.
+
+GB/s counts the bytes read plus the bytes written: 2 arrays for the forward, 3 for the
+backward (grad_output and x read, grad_input written).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from functools import partial
+
+import numpy as np
+
+from leaky.functional import leaky_relu, leaky_relu_backward
+
+SIZES = (1 << 16, 1 << 20, 1 << 24, 1 << 26)
+DTYPES = ("float32", "float64")
+OPS = ("forward_out", "forward_alloc", "inplace", "backward_out")
+SLOPE = 0.01
+
+# The targets of the issue, as (op, reference, minimum ratio, sizes or None for all).
+TARGETS = (
+    ("forward_out", "torch leaky_relu(out=)", 1.0, None),
+    ("forward_out", "best copy", 0.95, (1 << 24, 1 << 26)),
+    ("forward_alloc", "torch F.leaky_relu", 3.0, (1 << 24, 1 << 26)),
+    ("forward_alloc", "np.copy", 0.9, None),
+    ("backward_out", "torch leaky_relu_backward(grad_input=)", 1.0, None),
+    ("inplace", "torch F.leaky_relu_", 0.9, None),
+)
+
+
+@dataclass
+class Timing:
+    """One method on one array: the median seconds over ``runs`` and the relative spread."""
+
+    op: str
+    dtype: str
+    size: int
+    method: str
+    seconds: float
+    spread: float  # (p75 - p25) / median
+    gbps: float
+    ratio: float  # reference time / leaky time: > 1 means leaky is faster
+
+
+@dataclass
+class BenchResult:
+    timings: list[Timing] = field(default_factory=list)
+    cold_start: dict[str, float] = field(default_factory=dict)
+    machine: dict[str, object] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    def targets(self) -> list[dict[str, object]]:
+        """Each target of the issue checked against the measured ratios."""
+        rows = []
+        for op, reference, minimum, sizes in TARGETS:
+            for t in self.timings:
+                if t.op == op and t.method == reference and (sizes is None or t.size in sizes):
+                    rows.append(
+                        {
+                            "op": op,
+                            "dtype": t.dtype,
+                            "size": t.size,
+                            "reference": reference,
+                            "ratio": t.ratio,
+                            "target": minimum,
+                            "met": t.ratio >= minimum,
+                        }
+                    )
+        return rows
+
+
+def _has(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def _median_time(fn: Callable[[], object], setup: Callable[[], object] | None, runs: int) -> list:
+    times = []
+    for _ in range(runs):
+        if setup is not None:
+            setup()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def _split_copy(threads: ThreadPoolExecutor, dst: np.ndarray, src: np.ndarray) -> None:
+    half = src.size // 2
+    a = threads.submit(np.copyto, dst[:half], src[:half])
+    np.copyto(dst[half:], src[half:])
+    a.result()
+
+
+def _methods(op: str, x: np.ndarray, g: np.ndarray, out: np.ndarray, pool: ThreadPoolExecutor):
+    """(name, function, setup) for leaky and every reference of ``op``; leaky comes first."""
+    a = SLOPE
+    x0 = x.copy() if op == "inplace" else None
+
+    def restore() -> None:  # in place: start every run from the same values
+        np.copyto(x, x0)
+
+    if op == "forward_out":
+        yield "leaky", lambda: leaky_relu(x, a, out=out), None
+        yield "np.copyto (1 thread)", lambda: np.copyto(out, x), None
+        yield "np.copyto (2 threads)", lambda: _split_copy(pool, out, x), None
+        yield "np.where(x >= 0, x, a*x)", lambda: np.where(x >= 0, x, a * x), None
+        yield "np.maximum(x, a*x, out=)", lambda: np.maximum(x, a * x, out=out), None
+    elif op == "forward_alloc":
+        yield "leaky", lambda: leaky_relu(x, a), None
+        yield "np.copy", lambda: np.copy(x), None
+        yield "np.maximum(x, a*x)", lambda: np.maximum(x, a * x), None
+    elif op == "inplace":
+        yield "leaky", lambda: leaky_relu(x, a, out=x), restore
+    elif op == "backward_out":
+        yield "leaky", lambda: leaky_relu_backward(g, x, a, out=out), None
+        yield "np.where(x >= 0, g, a*g)", lambda: np.where(x >= 0, g, a * g), None
+    if _has("torch") and "torch" in sys.modules:
+        import torch
+        import torch.nn.functional as F
+
+        t, tg, tout = torch.from_numpy(x), torch.from_numpy(g), torch.from_numpy(out)
+        if op == "forward_out":
+            yield "torch leaky_relu(out=)", lambda: torch._C._nn.leaky_relu(t, a, out=tout), None
+        elif op == "forward_alloc":
+            yield "torch F.leaky_relu", lambda: F.leaky_relu(t, a), None
+        elif op == "inplace":
+            yield "torch F.leaky_relu_", lambda: F.leaky_relu_(t, a), restore
+        elif op == "backward_out":
+            grad_input = torch.ops.aten.leaky_relu_backward.grad_input
+            yield (
+                "torch leaky_relu_backward(grad_input=)",
+                lambda: grad_input(tg, t, a, False, grad_input=tout),
+                None,
+            )
+    if "jax" in sys.modules and op in ("forward_alloc", "backward_out"):
+        import jax
+        import jax.numpy as jnp
+
+        jx, jg = jnp.asarray(x), jnp.asarray(g)
+        if op == "forward_alloc":
+            f = jax.jit(lambda v: jax.nn.leaky_relu(v, a))
+            yield "jax.jit leaky_relu", lambda: f(jx).block_until_ready(), None
+        else:
+            b = jax.jit(lambda gv, v: jax.vjp(lambda u: jax.nn.leaky_relu(u, a), v)[1](gv)[0])
+            yield "jax.jit vjp", lambda: b(jg, jx).block_until_ready(), None
+
+
+def _runs_for(seconds: float, budget: float) -> int:
+    return int(min(200, max(5, budget / max(seconds, 1e-7))))
+
+
+def measure(
+    sizes: Sequence[int] = SIZES,
+    dtypes: Sequence[str] = DTYPES,
+    ops: Sequence[str] = OPS,
+    *,
+    budget: float = 0.25,
+    progress: Callable[[str], None] | None = None,
+) -> Iterator[Timing]:
+    """Time every method of every op, dtype and size; yields one Timing per method.
+
+    Each method is warmed up, then run ``runs`` times (chosen so one method takes about
+    ``budget`` seconds, 5 to 200 runs); the median is reported with the interquartile spread.
+    Methods are interleaved round by round so a change of machine load hits them all alike.
+    """
+    rng = np.random.default_rng(0)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        for dtype in dtypes:
+            for size in sizes:
+                x = rng.standard_normal(size, dtype=np.dtype(dtype).type)
+                g = rng.standard_normal(size, dtype=np.dtype(dtype).type)
+                out = np.empty_like(x)
+                for op in ops:
+                    if progress is not None:
+                        progress(f"{op} {dtype} 2^{size.bit_length() - 1}")
+                    methods = list(_methods(op, x, g, out, pool))
+                    for _, fn, setup in methods:  # warm up: compile, fault pages in
+                        for _ in range(2):
+                            if setup is not None:
+                                setup()
+                            fn()
+                    first = {n: min(_median_time(fn, s, 3)) for n, fn, s in methods}
+                    runs = _runs_for(max(first.values()), budget / len(methods))
+                    samples: dict[str, list[float]] = {n: [] for n, _, _ in methods}
+                    for _ in range(runs):  # interleaved rounds
+                        for name, fn, setup in methods:
+                            samples[name] += _median_time(fn, setup, 1)
+                    n_arrays = 3 if op == "backward_out" else 2
+                    leaky_time = statistics.median(samples["leaky"])
+                    for name, times in samples.items():
+                        med = statistics.median(times)
+                        q = statistics.quantiles(times, n=4) if len(times) > 1 else [med] * 3
+                        yield Timing(
+                            op=op,
+                            dtype=dtype,
+                            size=size,
+                            method=name,
+                            seconds=med,
+                            spread=(q[2] - q[0]) / med,
+                            gbps=n_arrays * x.nbytes / med / 1e9,
+                            ratio=med / leaky_time,
+                        )
+                    if op == "forward_out":  # the best of the two copies, as its own row
+                        copies = [samples[k] for k in samples if k.startswith("np.copyto")]
+                        best = min(statistics.median(c) for c in copies)
+                        yield Timing(
+                            op,
+                            dtype,
+                            size,
+                            "best copy",
+                            best,
+                            0.0,
+                            2 * x.nbytes / best / 1e9,
+                            best / leaky_time,
+                        )
+                del x, g, out
+
+
+def cold_start() -> dict[str, float]:
+    """Seconds for ``import leaky`` beyond NumPy, and for the first call, cache empty and warm.
+
+    Each is measured in a fresh interpreter; the kernel cache goes to a new temporary
+    folder (``NUMBA_CACHE_DIR``), so "empty" includes compiling and "warm" loading.
+    """
+    probe = (
+        "import time; t0 = time.perf_counter(); import numpy; t1 = time.perf_counter(); "
+        "import leaky; t2 = time.perf_counter(); "
+        "x = numpy.ones(1 << 20, numpy.float32); leaky.leaky_relu(x, 0.1, out=x); "
+        "t3 = time.perf_counter(); print(t2 - t1, t3 - t2)"
+    )
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        results = []
+        for _ in range(2):
+            out = subprocess.run(
+                [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+            )
+            results.append([float(v) for v in out.stdout.split()])
+    return {
+        "import_leaky_s": results[1][0],
+        "first_call_empty_cache_s": results[0][1],
+        "first_call_warm_cache_s": results[1][1],
+    }
+
+
+def crossover(
+    sizes: Sequence[int] = tuple(1 << k for k in range(10, 22)), dtype: str = "float32"
+) -> list[dict[str, float]]:
+    """Serial against threaded kernel time per size: where threads start to pay."""
+    from leaky import _kernels
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for size in sizes:
+        x = rng.standard_normal(size, dtype=np.dtype(dtype).type)
+        out = np.empty_like(x)
+        a = x.dtype.type(SLOPE)
+        serial = partial(_kernels._forward_serial, x, a, out)
+        threaded = partial(_kernels._forward_threaded, x, a, out)
+        serial(), threaded()
+        runs = _runs_for(min(_median_time(serial, None, 3)), 0.1)
+        ts, tt = [], []
+        for _ in range(runs):
+            ts += _median_time(serial, None, 1)
+            tt += _median_time(threaded, None, 1)
+        rows.append(
+            {
+                "size": size,
+                "serial_s": statistics.median(ts),
+                "threaded_s": statistics.median(tt),
+                "threaded_speedup": statistics.median(ts) / statistics.median(tt),
+            }
+        )
+    return rows
+
+
+def machine() -> dict[str, object]:
+    import platform
+
+    info: dict[str, object] = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "cpus": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+    }
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    info["processor"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    for module in ("numba", "torch", "jax"):
+        if module in sys.modules:
+            info[module] = sys.modules[module].__version__
+    return info
+
+
+def run(
+    sizes: Sequence[int] = SIZES,
+    dtypes: Sequence[str] = DTYPES,
+    ops: Sequence[str] = OPS,
+    *,
+    budget: float = 0.25,
+    with_cold_start: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> BenchResult:
+    """The whole benchmark: timings, cold-start costs and the machine they were taken on.
+
+    Example:
+        >>> r = run(sizes=[1024], dtypes=["float32"], ops=["forward_out"], budget=0.001,
+        ...         with_cold_start=False)
+        >>> sorted({t.method for t in r.timings})[:2]
+        ['best copy', 'leaky']
+    """
+    if _has("torch"):
+        import torch  # noqa: F401  (a reference, when installed)
+    if _has("jax"):
+        import jax  # noqa: F401
+    result = BenchResult(machine=machine())
+    result.timings = list(measure(sizes, dtypes, ops, budget=budget, progress=progress))
+    if with_cold_start:
+        result.cold_start = cold_start()
+    return result
+
+
+def _interleaved(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """Median seconds of each function, timed in interleaved rounds after a warm-up."""
+    for fn in fns.values():
+        fn()
+        fn()
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    order = list(fns.items())
+    for _ in range(rounds):
+        for name, fn in order:
+            samples[name] += _median_time(fn, None, 1)
+        order.reverse()  # nobody always runs first, or always right after another
+    return {name: statistics.median(times) for name, times in samples.items()}
+
+
+def layer_speed(
+    shape: tuple[int, ...] = (256, 4096), dtype: str = "float32", rounds: int = 100
+) -> dict[str, float]:
+    """Forward + backward of leaky.nn.LeakyReLU against torch.nn.LeakyReLU, one process.
+
+    Returns the median seconds of each and ``ratio`` = torch time / leaky time (>= 0.9
+    means within 10 %).
+    """
+    import torch
+
+    from leaky.nn import LeakyReLU
+
+    x = torch.randn(*shape, dtype=getattr(torch, dtype), requires_grad=True)
+    g = torch.randn(*shape, dtype=x.dtype)
+    ours, theirs = LeakyReLU(SLOPE), torch.nn.LeakyReLU(SLOPE)
+
+    def step(layer: torch.nn.Module) -> Callable[[], object]:
+        return lambda: torch.autograd.grad(layer(x), x, g)
+
+    times = _interleaved({"leaky": step(ours), "torch": step(theirs)}, rounds)
+    return {**times, "ratio": times["torch"] / times["leaky"], "elements": float(x.numel())}
+
+
+def monitor_overhead(rounds: int = 40, seed: int = 0) -> dict[str, dict[str, float]]:
+    """A training step (forward, backward, SGD) of an MLP and a small CNN, with and without
+    ``DeadUnitMonitor``, timed interleaved on two identical copies of the model (one watched
+    for the whole run, as in a training loop). ``overhead`` = monitored / plain - 1."""
+    import copy
+
+    import torch
+    from torch import nn
+
+    from leaky.monitor import DeadUnitMonitor
+
+    torch.manual_seed(seed)
+    cases = {
+        "mlp": (
+            nn.Sequential(
+                nn.Linear(64, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10)
+            ),
+            torch.randn(256, 64),
+        ),
+        "cnn": (
+            nn.Sequential(
+                nn.Conv2d(3, 32, 3, padding=1),
+                nn.ReLU(),
+                nn.Conv2d(32, 64, 3, padding=1),
+                nn.ReLU(),
+                nn.AdaptiveAvgPool2d(1),
+                nn.Flatten(),
+                nn.Linear(64, 10),
+            ),
+            torch.randn(64, 3, 32, 32),
+        ),
+    }
+    loss_fn = nn.CrossEntropyLoss()
+    results = {}
+    for name, (model, x) in cases.items():
+        y = torch.randint(0, 10, (x.shape[0],))
+        watched = copy.deepcopy(model)
+
+        def make_step(m: nn.Module, x: torch.Tensor = x, y: torch.Tensor = y) -> Callable[[], None]:
+            opt = torch.optim.SGD(m.parameters(), lr=1e-3)
+
+            def step() -> None:
+                opt.zero_grad()
+                loss_fn(m(x), y).backward()
+                opt.step()
+
+            return step
+
+        with DeadUnitMonitor(watched) as monitor:
+            times = _interleaved(
+                {"plain": make_step(model), "monitored": make_step(watched)}, rounds
+            )
+        assert monitor.batches > 0
+        results[name] = {**times, "overhead": times["monitored"] / times["plain"] - 1}
+    return results

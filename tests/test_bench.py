@@ -1,0 +1,93 @@
+"""The benchmark code runs (tiny sizes, no timing assertions); the full run is `make bench`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from leaky import bench
+from leaky.cli import app
+
+
+def test_smoke_run_measures_every_method_against_leaky() -> None:
+    result = bench.run(
+        sizes=[1 << 10], dtypes=["float32", "float64"], budget=0.002, with_cold_start=False
+    )
+    ops = {t.op for t in result.timings}
+    assert ops == set(bench.OPS)
+    for t in result.timings:
+        assert t.seconds > 0 and t.gbps > 0
+        if t.method == "leaky":
+            assert t.ratio == 1.0
+    methods = {t.method for t in result.timings}
+    assert {"np.copyto (1 thread)", "np.copyto (2 threads)", "best copy"} <= methods
+    assert {"torch leaky_relu(out=)", "torch F.leaky_relu", "torch F.leaky_relu_"} <= methods
+    assert "torch leaky_relu_backward(grad_input=)" in methods
+    json.loads(result.to_json())
+
+
+def test_targets_compare_ratios_with_the_issue_thresholds() -> None:
+    timings = [
+        bench.Timing("forward_out", "float32", 1 << 16, "torch leaky_relu(out=)", 1, 0, 1, 1.2),
+        bench.Timing("inplace", "float32", 1 << 16, "torch F.leaky_relu_", 1, 0, 1, 0.5),
+        bench.Timing("forward_out", "float32", 1 << 16, "best copy", 1, 0, 1, 0.1),  # not a size
+    ]
+    rows = bench.BenchResult(timings=timings).targets()
+    assert [(r["reference"], r["met"]) for r in rows] == [
+        ("torch leaky_relu(out=)", True),
+        ("torch F.leaky_relu_", False),
+    ]
+
+
+def test_cold_start_reports_three_costs() -> None:
+    costs = bench.cold_start()
+    assert set(costs) == {"import_leaky_s", "first_call_empty_cache_s", "first_call_warm_cache_s"}
+    assert all(v > 0 for v in costs.values())
+
+
+def test_crossover_rows() -> None:
+    rows = bench.crossover(sizes=[1 << 8, 1 << 10])
+    assert [r["size"] for r in rows] == [256, 1024]
+    assert all(r["threaded_speedup"] > 0 for r in rows)
+
+
+def test_cli_bench_writes_json(tmp_path: Path) -> None:
+    out = tmp_path / "b.json"
+    args = [
+        "bench",
+        "--sizes",
+        "8",
+        "--dtype",
+        "float32",
+        "--budget",
+        "0.001",
+        "--no-cold",
+        "--json",
+        str(out),
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "targets" in result.output
+    assert json.loads(out.read_text())["timings"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--sizes", "x"], "--sizes takes powers of two"),
+        (["--dtype", "float16"], "--dtype must be one of"),
+    ],
+)
+def test_cli_bench_bad_input(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(app, ["bench", *args])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+@pytest.mark.bench
+def test_full_benchmark() -> None:  # run by `pytest -m bench`, never by `make test`
+    result = bench.run()
+    assert result.timings
