@@ -22,12 +22,13 @@ lint: setup
 test: lint
 	$(PY) -m pytest --cov --cov-report=term:skip-covered
 
+# The main job: every experiment, every claim judged, one report in leaky-report/.
 demo: setup
-	$(VENV)/bin/leaky plot --out figures/leaky_relu.png
-	$(VENV)/bin/leaky plot --out figures/leaky_relu.svg
+	$(VENV)/bin/leaky report --out leaky-report --jobs 2
 
 bench: setup
 	$(PY) benchmarks/bench_functional.py
+	$(PY) benchmarks/bench_functional.py --nn
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .coverage figures
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .coverage leaky-report

@@ -91,3 +91,25 @@ def test_cli_bench_bad_input(args: list[str], message: str) -> None:
 def test_full_benchmark() -> None:  # run by `pytest -m bench`, never by `make test`
     result = bench.run()
     assert result.timings
+
+
+def test_layer_speed_and_monitor_overhead_report_ratios() -> None:
+    speed = bench.layer_speed(shape=(64, 64), rounds=3)
+    assert speed["ratio"] > 0 and speed["elements"] == 4096
+    overhead = bench.monitor_overhead(rounds=2)
+    assert set(overhead) == {"mlp", "cnn"}
+    assert all(row["plain"] > 0 and row["monitored"] > 0 for row in overhead.values())
+
+
+def test_markdown_table_and_json_round_trip() -> None:
+    result = bench.run(sizes=[1 << 8], dtypes=["float32"], budget=0.001, with_cold_start=False)
+    again = bench.BenchResult.from_json(result.to_json())
+    assert again.timings == result.timings
+    table = again.markdown()
+    assert table.splitlines()[0] == "| op | dtype | 2^8 |"
+    assert "x torch" in table
+
+
+def test_cli_crossover_table() -> None:
+    result = CliRunner().invoke(app, ["bench", "--crossover"])
+    assert result.exit_code == 0 and "threaded speed-up" in result.output

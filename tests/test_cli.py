@@ -53,3 +53,24 @@ def test_console_script_runs() -> None:
     exe = Path(sys.executable).with_name("leaky")
     out = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == f"leaky {__version__}"
+
+
+@pytest.mark.parametrize("command", ["born-dead", "stress", "slopes", "sparsity"])
+def test_each_experiment_runs_alone_from_the_cli(tmp_path: Path, command: str) -> None:
+    out = tmp_path / f"{command}.json"
+    args = [command, "--quick", "--seed", "2", "--json", str(out)]
+    if command != "born-dead":
+        args += ["--jobs", "1"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    import json
+
+    data = json.loads(out.read_text())
+    assert data
+    assert "NaN" not in out.read_text()  # strict JSON
+
+
+def test_bad_jobs_is_one_clear_error() -> None:
+    result = runner.invoke(app, ["stress", "--quick", "--jobs", "0"])
+    assert result.exit_code == 2
+    assert "--jobs must be at least 1" in result.output

@@ -68,6 +68,44 @@ class BenchResult:
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
 
+    def markdown(self) -> str:
+        """leaky's GB/s per op, dtype and size, with its ratio to the main references."""
+        refs = {
+            "forward_out": ("torch leaky_relu(out=)", "best copy"),
+            "forward_alloc": ("torch F.leaky_relu", "np.copy"),
+            "inplace": ("torch F.leaky_relu_", None),
+            "backward_out": ("torch leaky_relu_backward(grad_input=)", None),
+        }
+        sizes = sorted({t.size for t in self.timings})
+        head = "| op | dtype | " + " | ".join(f"2^{n.bit_length() - 1}" for n in sizes) + " |"
+        lines = [head, "|---|---|" + "---|" * len(sizes)]
+        index = {(t.op, t.dtype, t.size, t.method): t for t in self.timings}
+        for op, (torch_ref, copy_ref) in refs.items():
+            for dtype in sorted({t.dtype for t in self.timings}):
+                cells = []
+                for n in sizes:
+                    ours = index.get((op, dtype, n, "leaky"))
+                    if ours is None:
+                        cells.append("")
+                        continue
+                    parts = [f"{ours.gbps:.0f} GB/s"]
+                    for ref, name in ((torch_ref, "torch"), (copy_ref, "copy")):
+                        t = index.get((op, dtype, n, ref)) if ref else None
+                        if t is not None:
+                            parts.append(f"{t.ratio:.2f}x {name}")
+                    cells.append(", ".join(parts))
+                lines.append(f"| {op} | {dtype} | " + " | ".join(cells) + " |")
+        return "\n".join(lines)
+
+    @classmethod
+    def from_json(cls, text: str) -> BenchResult:
+        data = json.loads(text)
+        return cls(
+            timings=[Timing(**t) for t in data["timings"]],
+            cold_start=data.get("cold_start", {}),
+            machine=data.get("machine", {}),
+        )
+
     def targets(self) -> list[dict[str, object]]:
         """Each target of the issue checked against the measured ratios."""
         rows = []

@@ -265,6 +265,207 @@ def diagnose(
         console.print(f"wrote [bold]{json_out}[/]")
 
 
+class _Bars:
+    """Rich progress bars, one per task, fed by the experiments' (task, done, total) calls."""
+
+    def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("{task.description:<24}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        )
+        self.tasks: dict[str, object] = {}
+
+    def __enter__(self) -> _Bars:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)
+
+    def __call__(self, task: str, done: int, total: int) -> None:
+        if task not in self.tasks:
+            self.tasks[task] = self.progress.add_task(task, total=total)
+        self.progress.update(self.tasks[task], completed=done, total=total)  # type: ignore[arg-type]
+
+    def for_task(self, task: str):
+        return lambda done, total: self(task, done, total)
+
+
+def _check_jobs(jobs: int) -> None:
+    if jobs < 1:
+        _fail(f"--jobs must be at least 1. Got {jobs}.")
+
+
+def _write_json(path: Path | None, data: object) -> None:
+    if path is None:
+        return
+    import json
+
+    from leaky.report import _clean
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_clean(data), indent=1))
+    console.print(f"wrote [bold]{path}[/]")
+
+
+_QUICK = typer.Option(help="Tiny settings: seconds instead of minutes.")
+_SEED = typer.Option(help="Base seed; the same seed gives the same numbers.")
+_JOBS = typer.Option(help="Processes for independent training runs.")
+_JSON = typer.Option("--json", help="Also write the numbers to this JSON file.")
+
+
+@app.command()
+def report(
+    out: Annotated[Path, typer.Option(help="The report folder.")] = Path("leaky-report"),
+    quick: Annotated[bool, _QUICK] = False,
+    seed: Annotated[int, _SEED] = 0,
+    jobs: Annotated[int, _JOBS] = 1,
+) -> None:
+    """Run every experiment, judge every claim, write DIR/index.html, results.json, results.md."""
+    from rich.table import Table
+
+    from leaky import report as report_mod
+
+    _check_jobs(jobs)
+    with _Bars() as bars:
+        path, verdicts = report_mod.build(out, quick=quick, seed=seed, jobs=jobs, progress=bars)
+    table = Table("claim", "verdict", "finding", title="Leaky ReLU: the claims, measured")
+    colors = {"supported": "green", "not supported": "red", "mixed": "yellow"}
+    for v in verdicts:
+        table.add_row(v.claim, f"[{colors[v.verdict]}]{v.verdict}[/]", v.finding)
+    console.print(table)
+    console.print(f"wrote [bold]{path / 'index.html'}[/] (and results.json, results.md)")
+
+
+@app.command("born-dead")
+def born_dead_cmd(
+    quick: Annotated[bool, _QUICK] = False,
+    seed: Annotated[int, _SEED] = 0,
+    json_out: Annotated[Path | None, _JSON] = None,
+) -> None:
+    """P(a random deep, narrow network is constant over its inputs), ReLU against Leaky."""
+    from rich.table import Table
+
+    from leaky.experiments import born_dead
+    from leaky.report import plan
+
+    with _Bars() as bars:
+        result = born_dead.run(plan(quick, seed).born_dead, progress=bars.for_task("born dead"))
+    table = Table("init", "depth", "width", "P(exactly constant) [95 % CI]", "P(nearly)")
+    for c in result.cells:
+        table.add_row(
+            c.init,
+            str(c.depth),
+            str(c.width),
+            f"{c.p_exact:.3f} [{c.ci_exact[0]:.3f}, {c.ci_exact[1]:.3f}]",
+            f"{c.p_near:.3f}",
+        )
+    console.print(table)
+    _write_json(json_out, result.to_dict())
+
+
+@app.command("stress")
+def stress_cmd(
+    quick: Annotated[bool, _QUICK] = False,
+    seed: Annotated[int, _SEED] = 0,
+    jobs: Annotated[int, _JOBS] = 1,
+    json_out: Annotated[Path | None, _JSON] = None,
+) -> None:
+    """Train ReLU and Leaky MLPs across learning rates, with and without a bias shock."""
+    from rich.table import Table
+
+    from leaky.experiments import stress
+    from leaky.report import plan
+
+    _check_jobs(jobs)
+    with _Bars() as bars:
+        result = stress.run(plan(quick, seed).stress, jobs=jobs, progress=bars.for_task("stress"))
+    table = Table("data", "lr", "shock", "activation", "diverged", "test acc", "dead / neg. regime")
+    for g in result.groups:
+        off = g["final_dead"] if g["slope"] == 0 else g["final_negative_regime"]
+        table.add_row(
+            g["dataset"],
+            f"{g['lr']:g}",
+            f"{g['shock']:g}",
+            g["activation"],
+            f"{g['diverged']}/{g['runs']}",
+            f"{g['test_acc_mean']:.3f}",
+            f"{g['init_dead_or_negative']:.2f} -> {off:.2f}",
+        )
+    console.print(table)
+    _write_json(json_out, {"config": result.config, "groups": result.groups})
+
+
+@app.command("slopes")
+def slopes_cmd(
+    quick: Annotated[bool, _QUICK] = False,
+    seed: Annotated[int, _SEED] = 0,
+    jobs: Annotated[int, _JOBS] = 1,
+    json_out: Annotated[Path | None, _JSON] = None,
+) -> None:
+    """Test accuracy on digits against the negative slope, over seeds."""
+    from rich.table import Table
+
+    from leaky.experiments import slopes
+    from leaky.report import plan
+
+    _check_jobs(jobs)
+    with _Bars() as bars:
+        result = slopes.run(plan(quick, seed).slopes, jobs=jobs, progress=bars.for_task("slopes"))
+    table = Table("slope", "runs", "diverged", "test acc mean", "std")
+    for r in result["slopes"]:
+        table.add_row(
+            f"{r['slope']:.4g}",
+            str(r["runs"]),
+            str(r["diverged"]),
+            f"{r['test_acc_mean']:.4f}",
+            f"{r['test_acc_std']:.4f}",
+        )
+    console.print(table)
+    _write_json(json_out, result)
+
+
+@app.command("sparsity")
+def sparsity_cmd(
+    quick: Annotated[bool, _QUICK] = False,
+    seed: Annotated[int, _SEED] = 0,
+    jobs: Annotated[int, _JOBS] = 1,
+    json_out: Annotated[Path | None, _JSON] = None,
+) -> None:
+    """Exact zeros, negative regime and zero gradients per slope (gradient flow included)."""
+    from rich.table import Table
+
+    from leaky.experiments import sparsity
+    from leaky.report import plan
+
+    _check_jobs(jobs)
+    with _Bars() as bars:
+        result = sparsity.run(
+            plan(quick, seed).slopes, jobs=jobs, progress=bars.for_task("sparsity")
+        )
+    table = Table("slope", "exact zeros", "pre-act <= 0", "zero gradients (init -> final)")
+    for r in result["slopes"]:
+        table.add_row(
+            f"{r['slope']:.4g}",
+            f"{r['zero_fraction_final']:.3f}",
+            f"{r['nonpositive_fraction_final']:.3f}",
+            f"{r['zero_grad_fraction_init']:.3f} -> {r['zero_grad_fraction_final']:.3f}",
+        )
+    console.print(table)
+    _write_json(json_out, result)
+
+
 def main() -> None:
     """Entry point of the ``leaky`` console script."""
     app()
