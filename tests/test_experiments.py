@@ -20,7 +20,7 @@ def test_data_sets_are_bundled_or_generated_and_standardised() -> None:
     s = data.spirals(200, seed=3)
     assert s.x_train.shape == (160, 2) and set(np.unique(s.y_train)) <= {0, 1}
     np.testing.assert_array_equal(data.spirals(200, seed=3).x_test, s.x_test)
-    with pytest.raises(ValueError, match="Valid names: digits, spirals"):
+    with pytest.raises(ValueError, match="Valid names: digits, spirals, blobs"):
         data.load("mnist")
 
 

@@ -185,3 +185,45 @@ def load_object(spec: Any, param: str, func: str) -> Any:
             "not a callable."
         )
     return obj
+
+
+def positive_int(value: Any, param: str, func: str) -> int:
+    """An int >= 1 (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(
+            f"The '{param}' parameter of {func} must be an integer >= 1. "
+            f"Got {_received(value)} instead."
+        )
+    return int(value)
+
+
+def slope_range(low: Any, high: Any, func: str) -> tuple[float, float]:
+    """A log-uniform search range: 0 < low < high <= 1."""
+    ok = all(
+        isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+        for v in (low, high)
+    )
+    if not ok or not 0 < low < high <= 1:
+        raise ValueError(
+            f"The 'low' and 'high' parameters of {func} must satisfy 0 < low < high <= 1 "
+            f"(a log-uniform range of slopes). Got low={low!r}, high={high!r} instead."
+        )
+    return float(low), float(high)
+
+
+def seeds(value: Any, func: str) -> list[int]:
+    """A non-empty sequence of distinct integer seeds."""
+    try:
+        items = list(value)
+    except TypeError:
+        items = []
+    if (
+        not items
+        or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) for s in items)
+        or len(set(items)) != len(items)
+    ):
+        raise ValueError(
+            f"The 'seeds' parameter of {func} must be a non-empty sequence of distinct "
+            f"integers. Got {_received(value)} instead."
+        )
+    return [int(s) for s in items]

@@ -4,6 +4,7 @@
   read from the installed package (``sklearn.datasets.load_digits``), no network.
 - ``spirals``: two interleaved noisy spirals in 2-D, generated (a classic task that needs
   a non-linear model).
+- ``blobs``: overlapping Gaussian clusters in 10-D, 4 classes, generated.
 
 Each returns a ``Dataset`` of float32 arrays, standardised with the training split's mean
 and standard deviation, split deterministically by ``seed``.
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-NAMES = ("digits", "spirals")
+NAMES = ("digits", "spirals", "blobs")
 
 
 @dataclass(frozen=True)
@@ -81,10 +82,30 @@ def spirals(n: int = 1000, noise: float = 0.2, seed: int = 0, test: float = 0.2)
     return _split("spirals", x, y, seed, test)
 
 
+def blobs(
+    n: int = 1200, features: int = 10, classes: int = 4, seed: int = 0, test: float = 0.2
+) -> Dataset:
+    """Overlapping Gaussian clusters: ``classes`` centres, unit spread, generated from ``seed``.
+
+    Example:
+        >>> b = blobs(100)
+        >>> b.x_train.shape, b.classes
+        ((80, 10), 4)
+    """
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 1.5, (classes, features))
+    y = rng.integers(0, classes, n)
+    x = centres[y] + rng.normal(0, 1.0, (n, features))
+    y[:classes] = np.arange(classes)  # every class present, whatever n
+    return _split("blobs", x, y, seed, test)
+
+
 def load(name: str, seed: int = 0) -> Dataset:
     """A data set by name; an unknown name lists the valid ones."""
     if name == "digits":
         return digits(seed)
     if name == "spirals":
         return spirals(seed=seed)
+    if name == "blobs":
+        return blobs(seed=seed)
     raise ValueError(f"Unknown data set {name!r}. Valid names: {', '.join(NAMES)}.")

@@ -63,7 +63,8 @@ def leaky_relu(x: Any, negative_slope: float = 0.01, *, out: Any = None) -> Any:
     and every negative input, ``-inf`` included, maps to ``+0.0`` (never NaN). For ``a > 0``,
     ``a * x`` is computed with the slope rounded to the compute type (float32 for float16 and
     float32, float64 for float64) and the product rounded once to the input's dtype, the same
-    arithmetic as PyTorch's CPU kernel.
+    arithmetic as PyTorch's CPU kernel; a slope that rounds to 0 there (1e-300 on float32)
+    is ReLU.
 
     Args:
         x: an array of any array-API library, a NumPy scalar, a Python number or a

@@ -243,3 +243,42 @@ def slope_sweep(rows: Sequence[dict]) -> Figure:
     ax.grid(alpha=0.3)
     ax.legend()
     return fig
+
+
+def tune(result: object) -> Figure:
+    """Score against slope for every complete trial (mean ± std over seeds), the ReLU
+    baseline as a line with its band, and the best slope marked."""
+    trials = [t for t in result.trials if t.state == "COMPLETE"]  # type: ignore[attr-defined]
+    tuned = [t for t in trials if not t.baseline]
+    fig = Figure(figsize=(6.5, 4), layout="constrained")
+    ax = fig.subplots()
+    std = [float(np.std(t.values, ddof=1)) if len(t.values) > 1 else 0.0 for t in tuned]
+    ax.errorbar(
+        [t.slope for t in tuned],
+        [t.value for t in tuned],
+        yerr=std,
+        fmt="o",
+        ms=4,
+        capsize=2,
+        label="trials (mean ± std over seeds)",
+    )
+    if result.relu_value is not None:  # type: ignore[attr-defined]
+        relu, spread = result.relu_value, result.relu_std or 0.0  # type: ignore[attr-defined]
+        ax.axhline(relu, color="C3", label=f"ReLU baseline {relu:.4g}")
+        ax.axhspan(relu - spread, relu + spread, color="C3", alpha=0.15)
+    if result.best_slope is not None:  # type: ignore[attr-defined]
+        ax.plot(
+            [result.best_slope],
+            [result.best_value],
+            "*",
+            ms=16,
+            color="C2",  # type: ignore[attr-defined]
+            label=f"best slope {result.best_slope:.3g}",
+        )  # type: ignore[attr-defined]
+    ax.set_xscale("log")
+    ax.set_xlabel("negative slope")
+    ax.set_ylabel("objective")
+    ax.set_title(f"Slope tuning: study {result.study_name!r}")  # type: ignore[attr-defined]
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
