@@ -199,8 +199,12 @@ def _leaky_cmd(*args: str) -> list[str]:
 
 
 def _count(url: str, study: str) -> dict[str, int]:
-    s = optuna.load_study(study_name=study, storage=url)
-    states = [t.state.name for t in s.get_trials()]
+    storage = optuna.storages.RDBStorage(url)
+    try:
+        trials = optuna.load_study(study_name=study, storage=storage).get_trials()
+    finally:
+        storage.engine.dispose()
+    states = [t.state.name for t in trials]
     return {k: states.count(k) for k in set(states)}
 
 
@@ -245,8 +249,11 @@ def test_resume_after_the_process_is_killed(project: Path, how: str) -> None:
     env["OBJECTIVE_SLEEP"] = "0"
     resumed = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    study = optuna.load_study(study_name="r", storage=url)
-    trials = study.get_trials()
+    storage = optuna.storages.RDBStorage(url)
+    try:
+        trials = optuna.load_study(study_name="r", storage=storage).get_trials()
+    finally:
+        storage.engine.dispose()
     complete = [t for t in trials if t.state.name == "COMPLETE"]
     failed = [t for t in trials if t.state.name == "FAIL"]
     assert len(complete) == 6  # none lost, none counted twice
@@ -343,9 +350,14 @@ def test_three_workers_share_one_postgresql_study(project: Path, postgres: str) 
     ]
     outputs = [w.communicate(timeout=300)[0] for w in workers]
     assert all(w.returncode == 0 for w in workers), "\n".join(outputs)
-    study = optuna.load_study(
-        study_name="shared", storage=postgres.replace("postgresql://", "postgresql+psycopg://")
-    )
+    storage = optuna.storages.RDBStorage(postgres.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        _check_shared_study(project, optuna.load_study(study_name="shared", storage=storage))
+    finally:
+        storage.engine.dispose()  # close the connections before the server stops
+
+
+def _check_shared_study(project: Path, study: optuna.Study) -> None:
     trials = [t for t in study.get_trials() if not t.user_attrs.get("surplus")]
     complete = [t for t in trials if t.state.name == "COMPLETE"]
     assert len(complete) == 12  # exactly

@@ -320,7 +320,6 @@ def tune_slope(
         (8, -0.1)
     """
     import optuna
-    from optuna.trial import TrialState
 
     n_trials = _validate.positive_int(n_trials, "n_trials", "tune_slope")
     n_jobs = _validate.positive_int(n_jobs, "n_jobs", "tune_slope")
@@ -341,7 +340,30 @@ def tune_slope(
         # Workers sharing a storage must not draw the same slopes: mix in the process id.
         # (An in-memory study has one worker, and stays reproducible for a given seed.)
         sampler_seed = hash((sampler_seed, os.getpid())) % 2**31
-    study = _open_study(_storage(storage), study_name or "leaky-slope", direction, sampler_seed)
+    store = _storage(storage)
+    try:
+        study = _open_study(store, study_name or "leaky-slope", direction, sampler_seed)
+        return _run(study, objective, n_trials, seeds, low, high, include_relu, n_jobs, progress)
+    finally:
+        if isinstance(store, optuna.storages.RDBStorage):
+            store.engine.dispose()  # close the pooled connections: nothing is left open
+
+
+def _run(
+    study: Any,
+    objective: Callable[[float, int], float],
+    n_trials: int,
+    seeds: list[int],
+    low: float,
+    high: float,
+    include_relu: bool,
+    n_jobs: int,
+    progress: Callable[[int, int], None] | None,
+) -> TuneResult:
+    """The workers' loop (see the module docstring), then the summary."""
+    import optuna
+    from optuna.trial import TrialState
+
     _retry_interrupted(study)
     wrapped = _Objective(objective, seeds, low, high, include_relu, n_trials)
     failures: list[str] = []
