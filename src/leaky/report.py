@@ -97,6 +97,13 @@ def judge(results: dict[str, Any]) -> list[claims.Verdict]:
     ]
 
 
+TITLES = {
+    "leaky_relu": "The function",
+    "born_dead": "Born dead (Lu et al. 2019)",
+    "stress": "Training under stress",
+    "sparsity": "Sparsity and gradient flow",
+    "slopes": "Slope sweep (after Xu et al. 2015)",
+}
 FIGURES = {
     "leaky_relu": "The function and its derivative (slopes 0.01, 0.1, 0.3); the filled dot is "
     "the derivative's value at 0 that leaky uses (1), the open dots the left limits (a).",
@@ -193,7 +200,7 @@ def _html(results: dict[str, Any], verdicts: list[claims.Verdict], meta: dict[st
         for v in verdicts
     )
     figures = "\n".join(
-        f"<section><h2>{esc(name.replace('_', ' ').capitalize())}</h2><figure>"
+        f"<section><h2>{esc(TITLES[name])}</h2><figure>"
         f"<img src='figures/{name}.png' alt='{esc(name)} figure'>"
         f"<figcaption>{esc(text)} (<a href='figures/{name}.svg'>SVG</a>)</figcaption>"
         "</figure></section>"
