@@ -180,3 +180,44 @@ def backward(g: np.ndarray, x: np.ndarray, a: float, out: np.ndarray) -> None:
             np.multiply(gb, slope, out=t, where=xb < 0)
         np.copyto(t, xb, where=np.isnan(xb))
         np.copyto(ob, t)
+
+
+def fast_path(x: Any, a: Any, out: Any, *more: Any) -> tuple[Any, Any, tuple] | None:
+    """Recognise the common call (valid float slope, C-contiguous float32/float64 arrays,
+    a fresh or element-aligned ``out``) cheaply; return (kernels, slope, flat views) or None.
+
+    It decides nothing about errors: anything it does not recognise takes the full path,
+    which validates (``leaky._validate``) and raises. Measured: ~1 µs instead of ~3 µs per
+    call, which is what small arrays pay (``leaky bench``).
+    """
+    if (
+        type(a) is not float
+        or not 0.0 <= a <= 1.0
+        or type(x) is not np.ndarray
+        or x.dtype not in _COMPILED_DTYPES
+        or not x.flags.c_contiguous
+        or ENGINE == "numpy"
+    ):
+        return None
+    for m in more:  # grad_output: same dtype, shape, layout
+        if type(m) is not np.ndarray or m.dtype != x.dtype or m.shape != x.shape:
+            return None
+        if not m.flags.c_contiguous:
+            return None
+    if out is not None:
+        if (
+            type(out) is not np.ndarray
+            or out.dtype != x.dtype
+            or out.shape != x.shape
+            or not out.flags.c_contiguous
+            or not out.flags.writeable
+        ):
+            return None
+        for src in (x, *more):
+            if out is not src and np.may_share_memory(out, src):
+                return None
+    kernels = _load_kernels()
+    if kernels is None:
+        return None
+    flat = tuple(v if v.ndim == 1 else v.reshape(-1) for v in (x, *more))
+    return kernels, a, flat

@@ -49,16 +49,30 @@ def _values_(x: Tensor, a: float) -> Tensor:
     return torch.relu_(x) if _is_relu(x.dtype, a) else torch.ops.aten.leaky_relu_(x, a)
 
 
+_KERNEL_DTYPES = (torch.float32, torch.float64)
+
+
 def _backward(grad: Tensor, x: Tensor, a: float) -> Tensor:
     """grad * leaky_relu_derivative(x): the NumPy kernels on CPU, array-API formulas elsewhere."""
     if torch.is_grad_enabled():  # double backward: stay differentiable
         return leaky_relu_backward_op(grad, x, a)
+    if grad.device.type != "cpu" or x.device.type != "cpu" or grad.dtype != x.dtype:
+        return _xp.backward(array_namespace(x), grad, x, a)
+    kernels = _numpy._load_kernels() if _numpy.ENGINE != "numpy" else None
     if (
-        grad.device.type == "cpu"
-        and x.device.type == "cpu"
-        and grad.dtype == x.dtype
-        and (x.dtype in _NUMPY_DTYPES)
+        kernels is not None
+        and x.dtype in _KERNEL_DTYPES
+        and x.is_contiguous()
+        and grad.is_contiguous()
+        and grad.shape == x.shape
     ):
+        # the common case, straight to the compiled loop (a fresh output cannot overlap)
+        out = torch.empty_like(x)
+        kernels.backward(
+            grad.view(-1).numpy(), x.detach().view(-1).numpy(), a, out.view(-1).numpy()
+        )
+        return out
+    if x.dtype in _NUMPY_DTYPES:
         out = torch.empty_like(x)
         _numpy.backward(grad.expand_as(x).numpy(), x.detach().numpy(), a, out.numpy())
         return out

@@ -93,6 +93,12 @@ def leaky_relu(x: Any, negative_slope: float = 0.01, *, out: Any = None) -> Any:
         leaky_relu_backward: ``grad_output`` times the derivative, in one pass.
         leaky.nn.LeakyReLU: the PyTorch layer.
     """
+    fast = _numpy.fast_path(x, negative_slope, out)
+    if fast is not None and x.ndim:
+        kernels, a, (xf,) = fast
+        result = np.empty_like(x) if out is None else out
+        kernels.forward(xf, a, result.reshape(-1))
+        return result
     func = "leaky_relu"
     a = _validate.negative_slope(negative_slope, func)
     if _is_numpy(x):
@@ -145,6 +151,12 @@ def leaky_relu_derivative(x: Any, negative_slope: float = 0.01, *, out: Any = No
     See also:
         leaky_relu_backward: the derivative multiplied by an incoming gradient.
     """
+    fast = _numpy.fast_path(x, negative_slope, out)
+    if fast is not None and x.ndim:
+        kernels, a, (xf,) = fast
+        result = np.empty_like(x) if out is None else out
+        kernels.derivative(xf, a, result.reshape(-1))
+        return result
     func = "leaky_relu_derivative"
     a = _validate.negative_slope(negative_slope, func)
     if _is_numpy(x):
@@ -195,6 +207,12 @@ def leaky_relu_backward(
     See also:
         leaky_relu_derivative: the factor this multiplies ``grad_output`` by.
     """
+    fast = _numpy.fast_path(x, negative_slope, out, grad_output)
+    if fast is not None and x.ndim:
+        kernels, a, (xf, gf) = fast
+        result = np.empty_like(x) if out is None else out
+        kernels.backward(gf, xf, a, result.reshape(-1))
+        return result
     func = "leaky_relu_backward"
     a = _validate.negative_slope(negative_slope, func)
     if _is_numpy(grad_output, x):
