@@ -56,11 +56,20 @@ def _dask_backend(a: np.ndarray):
     return da.from_array(a, chunks=max(1, a.size // 2) if a.ndim == 1 else "auto")
 
 
+def _jax_backend(a: np.ndarray):
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)  # float64 stays float64, as in the contract
+    return jnp.asarray(a)
+
+
 BACKENDS = {
     "numpy": _numpy_backend,
     "torch": _torch_backend,
     "array_api_strict": _strict_backend,
     "dask": _dask_backend,
+    "jax": _jax_backend,
 }
 
 

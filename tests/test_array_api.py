@@ -57,6 +57,22 @@ def test_dask_stays_lazy_and_matches_numpy() -> None:
     np.testing.assert_array_equal(g.compute(), leaky_relu_derivative(x_np, 0.1))
 
 
+def test_jax_arrays_stay_jax_and_work_under_jit_and_grad() -> None:
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    x = jnp.asarray([-2.0, -0.0, 0.0, 3.0])
+    y = leaky_relu(x, 0.25)
+    assert isinstance(y, jax.Array) and y.dtype == jnp.float64
+    np.testing.assert_array_equal(np.asarray(y), [-0.5, -0.0, 0.0, 3.0])
+    np.testing.assert_array_equal(np.asarray(jax.jit(lambda v: leaky_relu(v, 0.25))(x)), y)
+    grad = jax.grad(lambda v: leaky_relu(v, 0.25).sum())(x)
+    np.testing.assert_array_equal(np.asarray(grad), [0.25, 1.0, 1.0, 1.0])  # 1 at 0, as JAX
+    with pytest.raises(TypeError, match="immutable"):
+        leaky_relu(x, out=jnp.zeros(4))
+
+
 def test_numpy_use_imports_no_other_array_library() -> None:
     """Like array-api-compat's test_no_dependencies: NumPy users never pay for torch & co."""
     code = textwrap.dedent(
