@@ -134,6 +134,14 @@ def peak(a, seed):
 
 def broken(a, seed):
     raise ValueError("bad data")
+
+CALLS = {"n": 0}
+
+def flaky(a, seed):
+    CALLS["n"] += 1
+    if CALLS["n"] == 2:
+        raise RuntimeError("disk full")
+    return a
 """
 
 
@@ -185,6 +193,21 @@ def test_cli_bad_input_is_one_line_and_non_zero(project: Path, args: list[str], 
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
     assert "Traceback" not in result.output
+
+
+def test_cli_a_failing_trial_is_one_line_not_a_traceback(project: Path) -> None:
+    run = subprocess.run(
+        _leaky_cmd("--objective", "my_objectives:flaky", "--trials", "3"),
+        cwd=project,
+        env={**os.environ, "PYTHONPATH": str(project)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    both = run.stdout + run.stderr
+    assert "Traceback" not in both
+    assert "1 failed trial(s); the last: seed 0: RuntimeError: disk full" in " ".join(both.split())
 
 
 def test_cli_direction_clash(project: Path) -> None:

@@ -523,6 +523,9 @@ def tune(
             f"Unknown objective {objective!r}. Built-in objectives: "
             f"{', '.join(OBJECTIVES)}; or give pkg.module:function."
         )
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are summarised below
     url = storage or "sqlite:///leaky-tune.db"
     name = study or objective.replace(":", "-")
     try:

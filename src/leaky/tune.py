@@ -216,20 +216,16 @@ class _Objective:
         for seed in self.seeds:
             try:
                 value = float(self.objective(slope, seed))
-            except Exception as err:
+            except Exception as err:  # the user's code: recorded on the trial, study goes on
                 trial.set_user_attr("fail_reason", f"seed {seed}: {type(err).__name__}: {err}")
-                raise _ObjectiveFailed from err
+                return math.nan  # Optuna marks a NaN trial failed (one log line, no trace)
             if math.isnan(value):
                 trial.set_user_attr("fail_reason", f"seed {seed}: the objective returned NaN")
-                raise _ObjectiveFailed
+                return math.nan
             values.append(value)
         trial.set_user_attr("values", values)
         trial.set_user_attr("seeds", self.seeds)
         return statistics.fmean(values)
-
-
-class _ObjectiveFailed(Exception):
-    """The user's objective raised or returned NaN (the reason is on the trial)."""
 
 
 def summarize(study: Any, n_trials: int) -> TuneResult:
@@ -335,7 +331,6 @@ def tune_slope(
             "The 'objective' parameter of tune_slope must be callable as "
             f"objective(negative_slope, seed). Got {type(objective).__name__} instead."
         )
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     if storage is not None:
         # Workers sharing a storage must not draw the same slopes: mix in the process id.
         # (An in-memory study has one worker, and stays reproducible for a given seed.)
@@ -394,7 +389,7 @@ def _run(
                     optuna.storages.fail_stale_trials(study)
                 time.sleep(0.25)
                 continue
-            study.optimize(wrapped, n_trials=1, catch=(_ObjectiveFailed,))
+            study.optimize(wrapped, n_trials=1)
 
     if n_jobs == 1:
         worker()
