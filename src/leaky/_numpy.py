@@ -109,7 +109,9 @@ def _load_kernels() -> Any:
 def forward(x: np.ndarray, a: float, out: np.ndarray) -> None:
     """Write leaky_relu(x) into ``out``."""
     if _hazard(out, x):
-        out[...] = forward_copy(x, a)
+        tmp = np.empty_like(out)
+        forward(x, a, tmp)
+        out[...] = tmp
         return
     compiled = _compiled(x, out)
     if compiled is not None:
@@ -128,12 +130,6 @@ def forward(x: np.ndarray, a: float, out: np.ndarray) -> None:
             np.multiply(xb, slope, out=t)
             np.maximum(xb, t, out=t)  # max(x, a*x) for a in (0, 1]; NaN propagates
         np.copyto(ob, t)
-
-
-def forward_copy(x: np.ndarray, a: float) -> np.ndarray:
-    out = np.empty_like(x)
-    forward(x, a, out)
-    return out
 
 
 def derivative(x: np.ndarray, a: float, out: np.ndarray) -> None:

@@ -205,9 +205,10 @@ class _Site:
         self.module = module
         self.kind = _kind(module)
         self.unit_dim = unit_dim
-        self.positive: Tensor | None = None  # elements with pre-activation > 0
-        self.zeros: Tensor | None = None  # outputs exactly 0
-        self.abs_sum: Tensor | None = None  # sum of |output|
+        # One float64 accumulator, rows: sum of |output|, positive count, nonzero count.
+        # float64 counts are exact to 2^53, and one (3, units) add per batch is the cheapest
+        # update there is (the hooks' cost is mostly the number of tensor ops).
+        self.acc: Tensor | None = None
         self.samples = 0  # elements per unit
 
     def _dims(self, t: Tensor) -> tuple[int, tuple[int, ...]]:
@@ -218,14 +219,11 @@ class _Site:
     def _start(self, t: Tensor) -> tuple[int, tuple[int, ...]]:
         dim, other = self._dims(t)
         units = t.shape[dim]
-        if self.positive is None:
-            # Counts held in float64: exact to 2^53, and added to without conversions.
-            self.positive = torch.zeros(units, dtype=torch.float64, device=t.device)
-            self.zeros = torch.zeros(units, dtype=torch.float64, device=t.device)
-            self.abs_sum = torch.zeros(units, dtype=torch.float64, device=t.device)
-        elif self.positive.numel() != units:
+        if self.acc is None:
+            self.acc = torch.zeros(3, units, dtype=torch.float64, device=t.device)
+        elif self.acc.shape[1] != units:
             raise ValueError(
-                f"An activation changed its number of units from {self.positive.numel()} to "
+                f"An activation changed its number of units from {self.acc.shape[1]} to "
                 f"{units} between batches; pass unit_dim= to choose the unit axis."
             )
         return units, other
@@ -233,7 +231,7 @@ class _Site:
     def pre(self, x: Tensor) -> None:
         """Count positive pre-activations (only for activations that do not keep the sign)."""
         _, other = self._start(x)
-        self.positive += (x > 0).sum(dim=other)  # type: ignore[operator]
+        self.acc[1] += (x > 0).sum(dim=other)  # type: ignore[index]
 
     def _unit_sum(self, t: Tensor, other: tuple[int, ...]) -> Tensor:
         """Sum over every axis but the unit axis, in float32 or wider.
@@ -251,7 +249,6 @@ class _Site:
         n = y.numel() // units
         self.samples += n
         magnitude = self._unit_sum(y if self.kind == "relu" else y.abs(), other)
-        self.abs_sum += magnitude  # type: ignore[operator]
         # Counting through float sums of sign(y) is exact while a count stays below 2^24
         # and is about ten times faster than PyTorch's reductions of bool tensors. sign(NaN)
         # is 0, so a batch with a NaN (or inf) output is counted the slow, exact way.
@@ -266,20 +263,21 @@ class _Site:
         else:
             positive = (y > 0).sum(dim=other)
             nonzero = n - (y == 0).sum(dim=other)
-        if from_output:
-            self.positive += positive  # type: ignore[operator]
-        self.zeros += n - nonzero  # type: ignore[operator]
+        if not from_output:  # counted on the input, by pre()
+            positive = torch.zeros_like(magnitude)
+        self.acc += torch.stack((magnitude, positive, nonzero))  # type: ignore[operator]
 
     def report(self, name: str, tau: float) -> LayerReport:
         activation = type(self.module).__name__
-        if self.positive is None or self.samples == 0:
+        if self.acc is None or self.samples == 0:
             return LayerReport(name, self.kind, activation, 0, 0)
-        positive = self.positive.cpu()
+        magnitude, positive, nonzero = self.acc.cpu()
         never_positive = (positive == 0).nonzero().flatten().tolist()
-        mean_abs = self.abs_sum.cpu() / self.samples  # type: ignore[union-attr]
+        mean_abs = magnitude / self.samples
         layer_mean = float(mean_abs.mean())
         score = mean_abs / layer_mean if layer_mean > 0 else torch.zeros_like(mean_abs)
         units = positive.numel()
+        zeros = self.samples * units - float(nonzero.sum())
         return LayerReport(
             name=name,
             kind=self.kind,
@@ -289,8 +287,8 @@ class _Site:
             dead=never_positive if self.kind == "relu" else [],
             negative_regime=never_positive if self.kind != "relu" else [],
             dormant=(score <= tau).nonzero().flatten().tolist(),
-            zero_fraction=float(self.zeros.sum()) / (self.samples * units),  # type: ignore[union-attr]
-            positive_fraction=(positive.double() / self.samples).tolist(),
+            zero_fraction=zeros / (self.samples * units),
+            positive_fraction=(positive / self.samples).tolist(),
         )
 
 
