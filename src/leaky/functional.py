@@ -38,6 +38,17 @@ def _is_numpy(*values: Any) -> bool:
     return all(isinstance(v, (np.ndarray, np.generic)) or not is_array_api_obj(v) for v in values)
 
 
+def _fast(op: str, x: Any, a: Any, out: Any, *more: Any) -> np.ndarray | None:
+    """The compiled kernel ``op`` straight away for a recognised common call, else None."""
+    fast = _numpy.fast_path(x, a, out, *more)
+    if fast is None or x.ndim == 0:
+        return None
+    kernels, slope, (xf, *others) = fast
+    result = np.empty_like(x) if out is None else out
+    getattr(kernels, op)(*others, xf, slope, result.reshape(-1))  # backward: (g, x, a, out)
+    return result
+
+
 def _numpy_result(out: np.ndarray, given: bool) -> Any:
     # Like a NumPy ufunc: a 0-d result comes back as a NumPy scalar unless out= was given.
     return out if given or out.ndim else out[()]
@@ -93,12 +104,9 @@ def leaky_relu(x: Any, negative_slope: float = 0.01, *, out: Any = None) -> Any:
         leaky_relu_backward: ``grad_output`` times the derivative, in one pass.
         leaky.nn.LeakyReLU: the PyTorch layer.
     """
-    fast = _numpy.fast_path(x, negative_slope, out)
-    if fast is not None and x.ndim:
-        kernels, a, (xf,) = fast
-        result = np.empty_like(x) if out is None else out
-        kernels.forward(xf, a, result.reshape(-1))
-        return result
+    fast = _fast("forward", x, negative_slope, out)
+    if fast is not None:
+        return fast
     func = "leaky_relu"
     a = _validate.negative_slope(negative_slope, func)
     if _is_numpy(x):
@@ -151,12 +159,9 @@ def leaky_relu_derivative(x: Any, negative_slope: float = 0.01, *, out: Any = No
     See also:
         leaky_relu_backward: the derivative multiplied by an incoming gradient.
     """
-    fast = _numpy.fast_path(x, negative_slope, out)
-    if fast is not None and x.ndim:
-        kernels, a, (xf,) = fast
-        result = np.empty_like(x) if out is None else out
-        kernels.derivative(xf, a, result.reshape(-1))
-        return result
+    fast = _fast("derivative", x, negative_slope, out)
+    if fast is not None:
+        return fast
     func = "leaky_relu_derivative"
     a = _validate.negative_slope(negative_slope, func)
     if _is_numpy(x):
@@ -207,12 +212,9 @@ def leaky_relu_backward(
     See also:
         leaky_relu_derivative: the factor this multiplies ``grad_output`` by.
     """
-    fast = _numpy.fast_path(x, negative_slope, out, grad_output)
-    if fast is not None and x.ndim:
-        kernels, a, (xf, gf) = fast
-        result = np.empty_like(x) if out is None else out
-        kernels.backward(gf, xf, a, result.reshape(-1))
-        return result
+    fast = _fast("backward", x, negative_slope, out, grad_output)
+    if fast is not None:
+        return fast
     func = "leaky_relu_backward"
     a = _validate.negative_slope(negative_slope, func)
     if _is_numpy(grad_output, x):
