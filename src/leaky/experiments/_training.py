@@ -47,6 +47,35 @@ class RunConfig:
 
 
 @dataclass
+class Grid:
+    """What every grid of runs shares: seeds per configuration, model size and epochs.
+
+    Run ``s`` of a grid with base ``seed`` uses seed ``seed * 1000 + s``, so two grids with
+    the same base seed train the same initialisations.
+    """
+
+    seeds: int = 5
+    epochs: int = 10
+    width: int = 64
+    depth: int = 3
+    seed: int = 0
+
+    def run_config(
+        self, dataset: str, slope: float, lr: float, s: int, shock: float = 0.0
+    ) -> RunConfig:
+        return RunConfig(
+            dataset=dataset,
+            slope=slope,
+            lr=lr,
+            shock=shock,
+            seed=self.seed * 1000 + s,
+            epochs=self.epochs,
+            width=self.width,
+            depth=self.depth,
+        )
+
+
+@dataclass
 class RunResult:
     config: dict[str, Any]
     history: list[dict[str, float]] = field(default_factory=list)

@@ -13,33 +13,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from leaky.experiments._training import RunConfig, RunResult, run_many
+from leaky.experiments._training import Grid, RunConfig, RunResult, run_many
 
 SLOPES = (0.0, 0.001, 0.01, 0.05, 0.1, 1 / 5.5, 0.3)
 
 
 @dataclass
-class SlopeConfig:
+class SlopeConfig(Grid):
     dataset: str = "digits"
     slopes: Sequence[float] = SLOPES
-    seeds: int = 5
-    epochs: int = 10
     lr: float = 0.1
-    width: int = 64
-    depth: int = 3
-    seed: int = 0
 
     def runs(self) -> list[RunConfig]:
         return [
-            RunConfig(
-                dataset=self.dataset,
-                slope=a,
-                lr=self.lr,
-                seed=self.seed * 1000 + s,
-                epochs=self.epochs,
-                width=self.width,
-                depth=self.depth,
-            )
+            self.run_config(self.dataset, a, self.lr, s)
             for a in self.slopes
             for s in range(self.seeds)
         ]

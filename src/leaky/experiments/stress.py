@@ -14,35 +14,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from leaky.experiments._training import RunConfig, RunResult, run_many
+from leaky.experiments._training import Grid, RunConfig, RunResult, run_many
 
 CURVES = ("dead_fraction", "negative_regime_fraction", "test_acc", "train_acc", "grad_norm_first")
 
 
 @dataclass
-class StressConfig:
+class StressConfig(Grid):
     datasets: Sequence[str] = ("digits", "spirals")
     lrs: Sequence[float] = (0.01, 0.1, 0.3, 1.0)
     shocks: Sequence[float] = (0.0, 2.0)
     slopes: Sequence[float] = (0.0, 0.01, 0.1)
-    seeds: int = 5
-    epochs: int = 10
-    width: int = 64
-    depth: int = 3
-    seed: int = 0
 
     def runs(self) -> list[RunConfig]:
         return [
-            RunConfig(
-                dataset=d,
-                slope=a,
-                lr=lr,
-                shock=shock,
-                seed=self.seed * 1000 + s,
-                epochs=self.epochs,
-                width=self.width,
-                depth=self.depth,
-            )
+            self.run_config(d, a, lr, s, shock)
             for d in self.datasets
             for lr in self.lrs
             for shock in self.shocks
