@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from leaky import report
+from leaky import __version__, report
 from leaky.cli import app
+
+MARKER_NAME = ".leaky-report"
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +96,158 @@ def test_interrupted_write_keeps_the_old_report(
     report.write(out, doc["results"], verdicts, {"seed": 99})
     assert json.loads((out / "results.json").read_text())["setup"] == {"seed": 99}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
+
+
+def _stored(quick_report: Path) -> tuple[dict, list]:
+    doc = json.loads((quick_report / "results.json").read_text())
+    return doc["results"], report.judge(doc["results"])
+
+
+def _no_experiments(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args, **kwargs):
+        raise AssertionError("an experiment ran before --out was checked")
+
+    monkeypatch.setattr(report, "run_experiments", refuse)
+
+
+def _refused(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(app, ["report", "--quick", *args], catch_exceptions=False)
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: ") and "Traceback" not in result.output
+    assert message in " ".join(result.output.split())
+    with pytest.raises(ValueError, match=message) as err:  # the library's check, one line
+        report.check_out(args[args.index("--out") + 1])
+    assert "\n" not in str(err.value)
+
+
+def test_a_foreign_folder_is_refused_before_any_work_and_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_experiments(monkeypatch)
+    docs = tmp_path / "mydocs"
+    docs.mkdir()
+    (docs / "thesis.tex").write_text("x")
+    _refused(["--out", str(docs)], "holds no leaky report")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mydocs"]
+    assert [p.name for p in docs.iterdir()] == ["thesis.tex"]
+    assert (docs / "thesis.tex").read_text() == "x"
+    with pytest.raises(ValueError, match="holds no leaky report"):
+        report.build(docs, quick=True)  # the library checks first too
+
+
+@pytest.mark.parametrize("spelling", [".", "", "CWD", "..", "/", "HOME"])
+def test_the_working_home_and_root_directories_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spelling: str
+) -> None:
+    _no_experiments(monkeypatch)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "notes.txt").write_text("mine")
+    (work / MARKER_NAME).write_text('{"leaky": "0"}')  # even if it looks like a report
+    home = tmp_path / "home"
+    home.mkdir()  # empty, and not above the working directory: refused as the home itself
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("HOME", str(home))
+    out = {"CWD": str(work), "HOME": str(home)}.get(spelling, spelling)
+    _refused(["--out", out], "directory")
+    assert (work / "notes.txt").read_text() == "mine"
+
+
+def test_an_existing_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_experiments(monkeypatch)
+    f = tmp_path / "report.html"
+    f.write_text("keep me")
+    _refused(["--out", str(f)], "not a folder")
+    assert f.read_text() == "keep me"
+
+
+def test_a_symlink_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, quick_report: Path
+) -> None:
+    _no_experiments(monkeypatch)
+    target = tmp_path / "real"
+    shutil.copytree(quick_report, target)  # a real previous report behind the link
+    link = tmp_path / "link"
+    link.symlink_to(target, target_is_directory=True)
+    _refused(["--out", str(link)], "symbolic link")
+    assert link.is_symlink() and (target / "index.html").is_file()
+
+
+def test_a_new_path_and_an_empty_folder_are_accepted(tmp_path: Path) -> None:
+    assert report.check_out(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
+    (tmp_path / "empty").mkdir()
+    assert report.check_out(tmp_path / "empty") == tmp_path / "empty"
+
+
+def test_a_previous_report_is_replaced(tmp_path: Path, quick_report: Path) -> None:
+    results, verdicts = _stored(quick_report)
+    out = tmp_path / "rep"
+    (out).mkdir()  # an empty folder first
+    report.write(out, results, verdicts, {"seed": 1})
+    assert json.loads((out / MARKER_NAME).read_text())["leaky"] == __version__
+    (out / "stale.txt").write_text("from the old report")  # the folder is leaky's
+    report.write(out, results, verdicts, {"seed": 2})
+    assert json.loads((out / "results.json").read_text())["setup"] == {"seed": 2}
+    assert not (out / "stale.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]  # nothing hidden left
+
+
+def test_a_failed_move_restores_the_old_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, quick_report: Path
+) -> None:
+    results, verdicts = _stored(quick_report)
+    out = tmp_path / "rep"
+    report.write(out, results, verdicts, {"seed": 1})
+    before = (out / "results.json").read_text()
+    real_rename = os.rename
+
+    def rename(src, dst):
+        if ".leaky-tmp-" in str(src):
+            raise OSError("disk full")
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", rename)
+    with pytest.raises(OSError, match="disk full"):
+        report.write(out, results, verdicts, {"seed": 2})
+    monkeypatch.undo()
+    assert (out / "results.json").read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
+
+
+def _dead_pid() -> int:
+    proc = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(proc.stdout)
+
+
+def test_leftovers_of_a_killed_run_are_removed_by_the_next(
+    tmp_path: Path, quick_report: Path
+) -> None:
+    results, verdicts = _stored(quick_report)
+    out = tmp_path / "rep"
+    shutil.copytree(quick_report, out)
+    pid = _dead_pid()
+    # What SIGTERM or kill -9 leaves: a half-written temporary folder (the marker is its
+    # first file) and, killed in the middle of the swap, the previous report set aside.
+    tmp = tmp_path / f".rep.leaky-tmp-{pid}"
+    (tmp / "figures").mkdir(parents=True)
+    (tmp / MARKER_NAME).write_text(json.dumps({"leaky": __version__}))
+    old = tmp_path / f".rep.leaky-old-{pid}"
+    shutil.copytree(quick_report, old)
+    # Folders with such names but no marker, or of a live process, are not leaky's leftovers.
+    foreign = tmp_path / f".rep.leaky-tmp-{pid + 1}"
+    foreign.mkdir()
+    (foreign / "keep.txt").write_text("x")
+    live = tmp_path / f".rep.leaky-tmp-{os.getppid()}"
+    shutil.copytree(quick_report, live)
+    report.write(out, results, verdicts, {"seed": 3})
+    assert not tmp.exists() and not old.exists()
+    assert (foreign / "keep.txt").is_file() and (live / "index.html").is_file()
+    assert json.loads((out / "results.json").read_text())["setup"] == {"seed": 3}
 
 
 def _chromium() -> str | None:

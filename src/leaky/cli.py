@@ -339,6 +339,10 @@ def report(
     from leaky import report as report_mod
 
     _check_jobs(jobs)
+    try:
+        report_mod.check_out(out)  # before any experiment runs
+    except ValueError as err:
+        _fail(str(err))
     with _Bars() as bars:
         path, verdicts = report_mod.build(out, quick=quick, seed=seed, jobs=jobs, progress=bars)
     table = Table("claim", "verdict", "finding", title="Leaky ReLU: the claims, measured")

@@ -3,9 +3,17 @@
 ``build`` runs the experiments of ``leaky.experiments``, computes the verdicts of
 ``leaky.experiments.claims`` from the measurements, draws the figures of
 ``leaky.plotting`` and writes ``DIR/index.html`` (readable offline, no external assets),
-``DIR/results.json`` (every number behind every figure) and ``DIR/results.md``. The folder
-is written under a temporary name and moved into place at the end, so an interrupted run
-never leaves a half-written report.
+``DIR/results.json`` (every number behind every figure) and ``DIR/results.md``.
+
+The output folder is the user's: leaky only ever replaces a folder that it wrote itself.
+Every report carries a marker file (``.leaky-report``); ``DIR`` must be a new path, an
+empty folder or a previous report, and anything else (a folder holding other files, a
+file, a symlink, the working directory, the home directory, ``/``) is refused by
+``check_out`` before any experiment runs. The report is written into a temporary sibling
+folder ``.DIR.leaky-tmp-PID`` and swapped into place (the previous report goes to
+``.DIR.leaky-old-PID`` for the moment of the swap and is restored if the move fails), so an
+interrupted run never leaves a half-written report. Such folders left behind by a killed
+run are removed by the next run, and only if they hold the marker.
 """
 
 from __future__ import annotations
@@ -27,6 +35,10 @@ from leaky._version import __version__
 from leaky.experiments import born_dead, claims, slopes, sparsity, stress
 
 Progress = Callable[[str, int, int], None]  # (task, done, total)
+
+MARKER = ".leaky-report"
+"""The file every report folder carries: only a folder holding it is ever replaced."""
+_TMP, _OLD = "leaky-tmp", "leaky-old"  # .NAME.leaky-tmp-PID, .NAME.leaky-old-PID
 
 
 @dataclass
@@ -245,19 +257,92 @@ window.addEventListener("load", function () {{
 """
 
 
+def _is_report(folder: Path) -> bool:
+    """True if ``folder`` is a real folder (not a symlink) holding leaky's marker file."""
+    marker = folder / MARKER
+    if folder.is_symlink() or not folder.is_dir() or marker.is_symlink():
+        return False
+    try:
+        return "leaky" in json.loads(marker.read_text())
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def check_out(out: str | Path) -> Path:
+    """Return ``out`` as a Path if a report may be written there, else raise ValueError.
+
+    Allowed: a path that does not exist yet, an empty folder, or a folder holding a previous
+    leaky report (its marker file), which is then replaced. Refused: anything else, so that
+    nothing leaky did not write is ever deleted or overwritten.
+    """
+    out = Path(out)
+    shown = f"--out {str(out)!r}"
+    if out.is_symlink():
+        raise ValueError(f"{shown} is a symbolic link; give the report folder itself.")
+    full = out.resolve()
+    cwd = Path.cwd().resolve()
+    if full == cwd or full in cwd.parents:
+        raise ValueError(f"{shown} is the working directory or holds it; name a new folder.")
+    if full == Path.home().resolve() or full == Path(full.anchor):
+        raise ValueError(f"{shown} is the home or the root directory; name a new folder.")
+    if not out.exists():
+        return out
+    if not out.is_dir():
+        raise ValueError(f"{shown} exists and is not a folder; name a new folder.")
+    if _is_report(out) or not any(out.iterdir()):
+        return out
+    raise ValueError(
+        f"{shown} is a folder that is not empty and holds no leaky report (no {MARKER} "
+        "file); leaky replaces only its own reports: name a new or empty folder."
+    )
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # this process writes one report at a time: a leftover of ours
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_leftovers(out: Path) -> None:
+    """Remove the temporary and old folders of killed runs that wrote ``out``.
+
+    Only folders named ``.NAME.leaky-tmp-PID`` or ``.NAME.leaky-old-PID`` whose process is
+    gone and that hold the marker file are removed; anything else is left alone.
+    """
+    if not out.parent.is_dir():
+        return
+    for kind in (_TMP, _OLD):
+        for path in out.parent.glob(f".{out.name}.{kind}-*"):
+            pid = path.name.rsplit("-", 1)[1]
+            if pid.isdigit() and not _pid_alive(int(pid)) and _is_report(path):
+                shutil.rmtree(path)
+
+
 def write(
     out: Path, results: dict[str, Any], verdicts: list[claims.Verdict], meta: dict[str, Any]
 ) -> Path:
-    """Write the report folder atomically: a temporary folder, then one rename into place."""
+    """Write the report folder atomically: a temporary sibling folder, then a swap.
+
+    ``out`` is checked again (``check_out``); a previous report there is replaced, and
+    restored if moving the new one into place fails.
+    """
     from leaky import plotting
 
-    out = Path(out)
+    out = check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    old = out.parent / f".{out.name}.old-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    _remove_leftovers(out)
+    tmp = out.parent / f".{out.name}.{_TMP}-{os.getpid()}"
+    old = out.parent / f".{out.name}.{_OLD}-{os.getpid()}"
+    tmp.mkdir()
     try:
-        (tmp / "figures").mkdir(parents=True)
+        (tmp / MARKER).write_text(json.dumps({"leaky": __version__, "kind": "report"}) + "\n")
+        (tmp / "figures").mkdir()
         for name, fig in _figures(results).items():
             for suffix in plotting.FORMATS:
                 plotting.save(fig, tmp / "figures" / f"{name}{suffix}")
@@ -269,12 +354,20 @@ def write(
         (tmp / "results.json").write_text(json.dumps(_clean(document), indent=1))
         (tmp / "results.md").write_text(_markdown(verdicts, meta))
         (tmp / "index.html").write_text(_html(results, verdicts, meta))
-        if out.exists():
+        replacing = _is_report(out)  # else `out` is absent or an empty folder
+        if replacing:
             os.rename(out, old)
-        os.rename(tmp, out)
-    finally:
+        try:
+            os.rename(tmp, out)  # onto an absent path or an empty folder: atomic
+        except BaseException:
+            if replacing:
+                os.rename(old, out)
+            raise
+    except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
+        raise
+    if replacing:
+        shutil.rmtree(old)
     return out
 
 
@@ -286,7 +379,11 @@ def build(
     jobs: int = 1,
     progress: Progress | None = None,
 ) -> tuple[Path, list[claims.Verdict]]:
-    """Run everything and write the report; returns its folder and the verdicts."""
+    """Run everything and write the report; returns its folder and the verdicts.
+
+    ``out`` is checked (``check_out``) before any experiment runs.
+    """
+    check_out(out)
     start = time.perf_counter()
     results = run_experiments(plan(quick, seed), jobs=jobs, progress=progress)
     verdicts = judge(results)
