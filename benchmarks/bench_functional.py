@@ -4,7 +4,7 @@
     python benchmarks/bench_functional.py --crossover     # serial vs threaded, per size
     python benchmarks/bench_functional.py --json bench.json
 
-The measuring code lives in ``leaky.bench`` (one home); this script is ``leaky bench``.
+The measuring code lives in ``leaky.lab.bench`` (one home); this script is ``leaky bench``.
 """
 
 import sys

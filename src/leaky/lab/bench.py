@@ -303,9 +303,14 @@ def cold_start() -> dict[str, float]:
 
 
 def crossover(
-    sizes: Sequence[int] = tuple(1 << k for k in range(10, 22)), dtype: str = "float32"
+    sizes: Sequence[int] = tuple(1 << k for k in range(10, 22)),
+    dtype: str = "float32",
+    budget: float = 0.1,
 ) -> list[dict[str, float]]:
-    """Serial against threaded kernel time per size: where threads start to pay."""
+    """Serial against threaded kernel time per size: where threads start to pay.
+
+    ``budget`` is about the seconds of timing per kernel and size (5 to 200 runs).
+    """
     from leaky import _kernels
 
     rng = np.random.default_rng(0)
@@ -317,7 +322,7 @@ def crossover(
         serial = partial(_kernels._forward_serial, x, a, out)
         threaded = partial(_kernels._forward_threaded, x, a, out)
         serial(), threaded()
-        runs = _runs_for(min(_median_time(serial, None, 3)), 0.1)
+        runs = _runs_for(min(_median_time(serial, None, 3)), budget)
         ts, tt = [], []
         for _ in range(runs):
             ts += _median_time(serial, None, 1)
@@ -473,6 +478,7 @@ def monitor_overhead(rounds: int = 40, seed: int = 0) -> dict[str, dict[str, flo
             times = _interleaved(
                 {"plain": make_step(model), "monitored": make_step(watched)}, rounds
             )
-        assert monitor.batches > 0
+        if monitor.batches == 0:  # the monitor saw nothing: the timing would be meaningless
+            raise RuntimeError(f"DeadUnitMonitor recorded no batch of the {name} step")
         results[name] = {**times, "overhead": times["monitored"] / times["plain"] - 1}
     return results

@@ -292,7 +292,7 @@ def tune_slope(
 
     Args:
         objective: ``objective(negative_slope, seed) -> float``, the user's training and
-            validation, for example ``leaky.experiments.objectives.digits_mlp``.
+            validation, for example ``leaky.lab.experiments.objectives.digits_mlp``.
         n_trials: the number of complete trials the study must reach (the ReLU baseline
             included); a resumed study runs only the ones missing.
         storage: None (in memory) or an Optuna storage URL (SQLite, PostgreSQL).

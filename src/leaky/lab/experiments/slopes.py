@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from leaky.experiments._training import Grid, RunConfig, RunResult, run_many
+from leaky.lab.training import Grid, RunConfig, RunResult, run_many
 
 SLOPES = (0.0, 0.001, 0.01, 0.05, 0.1, 1 / 5.5, 0.3)
 

@@ -6,7 +6,7 @@
 - **Gradient flow**: the fraction of exactly-zero gradients reaching the activations'
   inputs in a full-batch backward pass (ReLU blocks the gradient wherever x <= 0).
 
-Both read the runs of the slope sweep (``leaky.experiments.slopes``).
+Both read the runs of the slope sweep (``leaky.lab.experiments.slopes``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import statistics
 from collections.abc import Callable
 from typing import Any
 
-from leaky.experiments import slopes
-from leaky.experiments._training import RunResult
+from leaky.lab.experiments import slopes
+from leaky.lab.training import RunResult
 
 
 def _at(members: list[RunResult], key: str, when: str) -> float:

@@ -63,7 +63,8 @@ def plot(
     ] = Path("leaky_relu.png"),
 ) -> None:
     """Draw Leaky ReLU and its derivative side by side for the given slopes."""
-    from leaky import _validate, plotting
+    from leaky import _validate
+    from leaky.lab import plotting
 
     slopes = slope or [0.01, 0.1, 0.3]
     try:
@@ -109,7 +110,7 @@ def bench(
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from leaky import bench as bench_mod
+    from leaky.lab import bench as bench_mod
 
     if nn:
         speed = bench_mod.layer_speed()
@@ -313,10 +314,10 @@ def _write_json(path: Path | None, data: object) -> None:
         return
     import json
 
-    from leaky.report import _clean
+    from leaky.lab.report import json_safe
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_clean(data), indent=1))
+    path.write_text(json.dumps(json_safe(data), indent=1))
     console.print(f"wrote [bold]{path}[/]")
 
 
@@ -336,7 +337,7 @@ def report(
     """Run every experiment, judge every claim, write DIR/index.html, results.json, results.md."""
     from rich.table import Table
 
-    from leaky import report as report_mod
+    from leaky.lab import report as report_mod
 
     _check_jobs(jobs)
     try:
@@ -362,8 +363,8 @@ def born_dead_cmd(
     """P(a random deep, narrow network is constant over its inputs), ReLU against Leaky."""
     from rich.table import Table
 
-    from leaky.experiments import born_dead
-    from leaky.report import plan
+    from leaky.lab.experiments import born_dead
+    from leaky.lab.report import plan
 
     with _Bars() as bars:
         result = born_dead.run(plan(quick, seed).born_dead, progress=bars.for_task("born dead"))
@@ -390,8 +391,8 @@ def stress_cmd(
     """Train ReLU and Leaky MLPs across learning rates, with and without a bias shock."""
     from rich.table import Table
 
-    from leaky.experiments import stress
-    from leaky.report import plan
+    from leaky.lab.experiments import stress
+    from leaky.lab.report import plan
 
     _check_jobs(jobs)
     with _Bars() as bars:
@@ -422,8 +423,8 @@ def slopes_cmd(
     """Test accuracy on digits against the negative slope, over seeds."""
     from rich.table import Table
 
-    from leaky.experiments import slopes
-    from leaky.report import plan
+    from leaky.lab.experiments import slopes
+    from leaky.lab.report import plan
 
     _check_jobs(jobs)
     with _Bars() as bars:
@@ -451,8 +452,8 @@ def sparsity_cmd(
     """Exact zeros, negative regime and zero gradients per slope (gradient flow included)."""
     from rich.table import Table
 
-    from leaky.experiments import sparsity
-    from leaky.report import plan
+    from leaky.lab.experiments import sparsity
+    from leaky.lab.report import plan
 
     _check_jobs(jobs)
     with _Bars() as bars:
@@ -506,9 +507,10 @@ def tune(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     from rich.table import Table
 
-    from leaky import _validate, plotting
-    from leaky import tune as tune_mod
-    from leaky.experiments.objectives import OBJECTIVES
+    from leaky import _validate
+    from leaky.lab import plotting
+    from leaky.lab import tune as tune_mod
+    from leaky.lab.experiments.objectives import OBJECTIVES
 
     if trials < 1:
         _fail(f"--trials must be at least 1. Got {trials}.")

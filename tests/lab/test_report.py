@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from leaky import __version__, report
+from leaky import __version__
 from leaky.cli import app
+from leaky.lab import report
 
 MARKER_NAME = ".leaky-report"
 
@@ -75,7 +76,7 @@ def test_interrupted_write_keeps_the_old_report(
     shutil.copytree(quick_report, out)
     before = (out / "results.json").read_text()
     doc = json.loads(before)
-    from leaky import plotting
+    from leaky.lab import plotting
 
     calls = {"n": 0}
     real_save = plotting.save

@@ -1,6 +1,6 @@
 """Built-in objectives for slope tuning: ``objective(negative_slope, seed) -> accuracy``.
 
-Each trains an MLP with the given slope and seed (``leaky.experiments._training``) and
+Each trains an MLP with the given slope and seed (``leaky.lab.training``) and
 returns the accuracy on the held-out split, to maximise. ``leaky tune --objective NAME``
 takes these names; any ``pkg.module:function`` with the same signature works too.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from leaky.experiments._training import RunConfig, train_run
+from leaky.lab.training import RunConfig, train_run
 
 
 def digits_mlp(negative_slope: float, seed: int) -> float:

@@ -5,8 +5,8 @@
 ``stress``      ReLU against Leaky ReLU under high learning rates and a bias shock
 ``slopes``      test accuracy against the negative slope (the runs the next two share)
 ``sparsity``    exact zeros, negative regime and zero gradients per slope
-``claims``      the seed document's claims and the rules that give their verdicts
+``objectives``  built-in objectives for ``leaky.lab.tune`` (one training run each)
 ==============  =====================================================================
-"""
 
-EXPERIMENTS = ("born-dead", "stress", "slopes", "sparsity")
+The verdict rules are in ``leaky.lab.claims``; one training run in ``leaky.lab.training``.
+"""

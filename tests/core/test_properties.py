@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import assert_same_bits
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from leaky import leaky_relu, leaky_relu_backward, leaky_relu_derivative
+from tests.helpers import assert_same_bits
 
 slopes = st.floats(0.0, 1.0)
 finite = st.floats(-1e100, 1e100, allow_nan=False, allow_infinity=False)

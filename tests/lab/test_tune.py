@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from leaky.cli import app
-from leaky.tune import TuneError, tune_slope
+from leaky.lab.tune import TuneError, tune_slope
 
 
 def peak(a: float, seed: int) -> float:
@@ -387,7 +387,7 @@ def _check_shared_study(project: Path, study: optuna.Study) -> None:
     assert len({t.number for t in complete}) == 12
     assert len({t.user_attrs["slope"] for t in complete}) == 12  # all distinct
     assert sum(bool(t.user_attrs.get("baseline")) for t in complete) == 1
-    from leaky.tune import summarize
+    from leaky.lab.tune import summarize
 
     single = summarize(study, 12).to_dict()  # what a single reader of the storage reports
     for k in range(3):

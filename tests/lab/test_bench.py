@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from leaky import bench
 from leaky.cli import app
+from leaky.lab import bench
 
 
 def test_smoke_run_measures_every_method_against_leaky() -> None:

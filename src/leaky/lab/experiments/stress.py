@@ -4,7 +4,7 @@ MLPs trained with plain SGD on the bundled digits and on generated spirals, acro
 learning rates from 0.01 to 1.0, with and without a negative-bias shock at initialisation
 (every hidden bias lowered by ``shock``, which pushes most units below zero, where ReLU has
 no gradient). Every configuration runs for several seeds; every run is measured every
-epoch (see ``leaky.experiments._training``), and diverged runs are counted, not dropped.
+epoch (see ``leaky.lab.training``), and diverged runs are counted, not dropped.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from leaky.experiments._training import Grid, RunConfig, RunResult, run_many
+from leaky.lab.training import Grid, RunConfig, RunResult, run_many
 
 CURVES = ("dead_fraction", "negative_regime_fraction", "test_acc", "train_acc", "grad_norm_first")
 

@@ -1,9 +1,9 @@
 """The evidence report: run every experiment, judge every claim, write one folder.
 
-``build`` runs the experiments of ``leaky.experiments``, computes the verdicts of
-``leaky.experiments.claims`` from the measurements, draws the figures of
-``leaky.plotting`` and writes ``DIR/index.html`` (readable offline, no external assets),
-``DIR/results.json`` (every number behind every figure) and ``DIR/results.md``.
+``build`` runs the experiments of ``leaky.lab.experiments``, computes the verdicts of
+``leaky.lab.claims`` from the measurements, draws the figures of ``leaky.lab.plotting``
+and writes ``DIR/index.html`` (readable offline, no external assets), ``DIR/results.json``
+(every number behind every figure) and ``DIR/results.md``.
 
 The output folder is the user's: leaky only ever replaces a folder that it wrote itself.
 Every report carries a marker file (``.leaky-report``); ``DIR`` must be a new path, an
@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from leaky._version import __version__
-from leaky.experiments import born_dead, claims, slopes, sparsity, stress
+from leaky.lab import claims
+from leaky.lab.experiments import born_dead, slopes, sparsity, stress
 
 Progress = Callable[[str, int, int], None]  # (task, done, total)
 
@@ -135,7 +136,7 @@ FIGURES = {
 
 
 def _figures(results: dict[str, Any]) -> dict[str, Any]:
-    from leaky import plotting
+    from leaky.lab import plotting
 
     return {
         "leaky_relu": plotting.function_and_derivative(),
@@ -146,14 +147,14 @@ def _figures(results: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _clean(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """JSON-safe: NaN and inf become None."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
@@ -232,7 +233,7 @@ def _html(results: dict[str, Any], verdicts: list[claims.Verdict], meta: dict[st
 <h1>Leaky ReLU: the claims, measured</h1>
 <p>Each claim of the document leaky was created from is tested by an experiment below.
 Every verdict is computed from the measured numbers by the rule stated next to it
-(<code>leaky.experiments.claims</code>); all the numbers are in
+(<code>leaky.lab.claims</code>); all the numbers are in
 <a href="results.json">results.json</a>.</p>
 <table><tr><th>claim</th><th>verdict</th><th>finding</th></tr>
 {rows}
@@ -332,7 +333,7 @@ def write(
     ``out`` is checked again (``check_out``); a previous report there is replaced, and
     restored if moving the new one into place fails.
     """
-    from leaky import plotting
+    from leaky.lab import plotting
 
     out = check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -351,7 +352,7 @@ def write(
             "verdicts": [v.to_dict() for v in verdicts],
             "results": results,
         }
-        (tmp / "results.json").write_text(json.dumps(_clean(document), indent=1))
+        (tmp / "results.json").write_text(json.dumps(json_safe(document), indent=1))
         (tmp / "results.md").write_text(_markdown(verdicts, meta))
         (tmp / "index.html").write_text(_html(results, verdicts, meta))
         replacing = _is_report(out)  # else `out` is absent or an empty folder

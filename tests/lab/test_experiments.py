@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from leaky import data
-from leaky.experiments import born_dead, claims, slopes, sparsity, stress
-from leaky.experiments._training import RunConfig, train_run
+from leaky.lab import claims, data
+from leaky.lab.experiments import born_dead, slopes, sparsity, stress
+from leaky.lab.training import RunConfig, train_run
 
 
 def test_data_sets_are_bundled_or_generated_and_standardised() -> None:

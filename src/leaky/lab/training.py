@@ -41,10 +41,6 @@ class RunConfig:
     depth: int = 3
     batch_size: int = 32
 
-    @property
-    def activation(self) -> str:
-        return "ReLU" if self.slope == 0 else f"Leaky {self.slope:g}"
-
 
 @dataclass
 class Grid:
@@ -156,7 +152,7 @@ def train_run(config: RunConfig) -> RunResult:
     """Train and measure one configuration; see the module docstring for what is measured."""
     import torch
 
-    from leaky.data import load
+    from leaky.lab.data import load
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny models: one thread is faster, and deterministic
