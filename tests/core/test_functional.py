@@ -175,7 +175,7 @@ def test_integers_and_bools_promote_like_a_ufunc(dtype, expected) -> None:
 )
 def test_non_real_dtypes_raise_type_error_naming_the_dtype(value, dtype_name: str) -> None:
     for call in (leaky_relu, leaky_relu_derivative):
-        with pytest.raises(TypeError, match=r"The 'x' parameter of leaky_relu\w* must be an array of dtype float16"):
+        with pytest.raises(TypeError, match=r"The 'x' parameter of leaky_relu\w* must hold real"):
             call(value)
         with pytest.raises(TypeError, match=re.escape(f"dtype {dtype_name}")):
             call(value)
