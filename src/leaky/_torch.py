@@ -6,8 +6,10 @@ Values come from PyTorch's own fused kernels, which equal the contract bit for b
 ``aten.leaky_relu`` for a slope > 0 and ``torch.relu`` for a slope of 0 (or one that rounds
 to 0 in the compute type), where ``aten.leaky_relu`` would turn ``-inf`` into NaN. The
 gradient is leaky's, not PyTorch's: ``leaky_relu_backward`` gives 1 at ``x == 0`` (PyTorch
-gives the slope) and NaN at a NaN input (PyTorch gives a finite number). On CPU it runs the
-NumPy kernels of ``leaky._numpy`` on the tensors' memory; elsewhere the array-API formulas.
+gives the slope) and NaN at a NaN input (PyTorch gives a finite number). On CPU it runs
+leaky's compiled loop on the tensors' memory, on PyTorch's own OpenMP team for large
+tensors (``leaky._openmp``: never a second thread pool beside PyTorch's); elsewhere the
+array-API formulas.
 
 Three ways in, one contract:
 
@@ -27,53 +29,74 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from array_api_compat import array_namespace
 from torch import Tensor
 
 from leaky import _numpy, _xp
 
 _NUMPY_DTYPES = (torch.float16, torch.float32, torch.float64)
+_KERNEL_DTYPES = {torch.float32: np.dtype(np.float32), torch.float64: np.dtype(np.float64)}
+_relu_leaky = torch._C._nn.leaky_relu  # the binding F.leaky_relu calls, without its Python frame
 
 
 def _is_relu(dtype: torch.dtype, a: float) -> bool:
     """True when the slope, rounded to the compute type, is 0: the function is ReLU."""
+    if a > 1e-44:  # every such slope is > 0 in float32 too (the common case, no NumPy call)
+        return False
     compute = np.float64 if dtype == torch.float64 else np.float32
     return compute(a) == 0
 
 
 def _values(x: Tensor, a: float) -> Tensor:
-    return torch.relu(x) if _is_relu(x.dtype, a) else torch.ops.aten.leaky_relu(x, a)
+    return torch.relu(x) if _is_relu(x.dtype, a) else _relu_leaky(x, a)
 
 
 def _values_(x: Tensor, a: float) -> Tensor:
-    return torch.relu_(x) if _is_relu(x.dtype, a) else torch.ops.aten.leaky_relu_(x, a)
-
-
-_KERNEL_DTYPES = (torch.float32, torch.float64)
+    return torch.relu_(x) if _is_relu(x.dtype, a) else torch._C._nn.leaky_relu_(x, a)
 
 
 def _backward(grad: Tensor, x: Tensor, a: float) -> Tensor:
-    """grad * leaky_relu_derivative(x): the NumPy kernels on CPU, array-API formulas elsewhere."""
+    """grad * leaky_relu_derivative(x): leaky's loops on CPU, array-API formulas elsewhere.
+
+    On CPU (float32, float64) the loop runs on PyTorch's own OpenMP team for large tensors
+    (``leaky._openmp``) and serially for small ones: never on a second thread pool. It
+    reads the tensors' memory directly; a gradient that is one value broadcast (the
+    backward of ``.sum()``) is read as that one value, not copied out to full size.
+    This runs on every training step: it spends as few Python operations as it can.
+    """
     if torch.is_grad_enabled():  # double backward: stay differentiable
         return leaky_relu_backward_op(grad, x, a)
+    dtype = _KERNEL_DTYPES.get(x.dtype)
+    kernels = _kernels()
+    if dtype is None or kernels is None or not (x.is_cpu and grad.is_cpu) or grad.dtype != x.dtype:
+        return _backward_other(grad, x, a)
+    if not x.is_contiguous():
+        x = x.contiguous()
+    out = torch.empty_like(x)
+    n = x.numel()
+    if grad.is_contiguous():  # autograd hands over a gradient of the output's shape
+        op = kernels.BACKWARD
+    elif not any(grad.stride()):  # one value broadcast to every element
+        op = kernels.BACKWARD_SCALAR
+    else:
+        op, grad = kernels.BACKWARD, grad.expand_as(x).contiguous()
+    if n:
+        parallel = n * dtype.itemsize >= kernels.PARALLEL_MIN_BYTES
+        kernels.launch(op, dtype, n, x.data_ptr(), out.data_ptr(), grad.data_ptr(), a, parallel)
+    return out
+
+
+def _kernels() -> Any:
+    return _numpy._load_kernels() if _numpy.ENGINE != "numpy" else None
+
+
+def _backward_other(grad: Tensor, x: Tensor, a: float) -> Tensor:
+    """float16 on CPU through the NumPy engine; other dtypes and devices through array-API."""
     if grad.device.type != "cpu" or x.device.type != "cpu" or grad.dtype != x.dtype:
         return _xp.backward(array_namespace(x), grad, x, a)
-    kernels = _numpy._load_kernels() if _numpy.ENGINE != "numpy" else None
-    if (
-        kernels is not None
-        and x.dtype in _KERNEL_DTYPES
-        and x.is_contiguous()
-        and grad.is_contiguous()
-        and grad.shape == x.shape
-    ):
-        # the common case, straight to the compiled loop (a fresh output cannot overlap)
-        out = torch.empty_like(x)
-        kernels.backward(
-            grad.view(-1).numpy(), x.detach().view(-1).numpy(), a, out.view(-1).numpy()
-        )
-        return out
     if x.dtype in _NUMPY_DTYPES:
-        out = torch.empty_like(x)
+        out = torch.empty_like(x, memory_format=torch.contiguous_format)
         _numpy.backward(grad.expand_as(x).numpy(), x.detach().numpy(), a, out.numpy())
         return out
     return _xp.backward(array_namespace(x), grad, x, a)
@@ -162,16 +185,29 @@ leaky_relu_backward_op.register_autograd(_op_backward_backward, setup_context=_o
 
 def forward(x: Tensor, a: float) -> Tensor:
     """leaky_relu on a torch tensor, with the contract's gradient, in any mode."""
-    if torch.compiler.is_compiling():
-        return leaky_relu_op(x, a)
-    if torch.is_grad_enabled() and x.requires_grad:
+    if x.requires_grad and torch.is_grad_enabled():
+        if not (torch.compiler.is_compiling() or torch.jit.is_tracing()):
+            return LeakyReLUFunction.apply(x, a)  # eager training: the common case first
+        if torch.onnx.is_in_onnx_export():
+            return F.leaky_relu(x, a)  # the same values; exports as ONNX LeakyRelu(alpha=a)
+        if torch.compiler.is_compiling():
+            return leaky_relu_op(x, a)
         return LeakyReLUFunction.apply(x, a)
     return _values(x, a)
 
 
+def forward_out(x: Tensor, a: float, out: Tensor) -> Tensor:
+    """leaky_relu of ``x`` written into ``out`` (checked by the caller; may be ``x``)."""
+    with torch.no_grad():
+        if out is not x:
+            out.copy_(x)
+        _values_(out, a)
+    return out
+
+
 def forward_inplace(x: Tensor, a: float) -> Tensor:
     """leaky_relu written into ``x``; autograd-aware, saves no copy of the input."""
-    if torch.is_grad_enabled() and x.requires_grad:
+    if x.requires_grad and torch.is_grad_enabled():
         return LeakyReLUInplaceFunction.apply(x, a)
     with torch.no_grad():
         return _values_(x, a)

@@ -48,9 +48,25 @@ def negative_slope(value: Any, func: str) -> float:
 
 def _dtype_error(name: str, func: str, dtype: Any) -> TypeError:
     return TypeError(
-        f"The '{name}' parameter of {func} must hold real numbers (a floating, integer "
-        f"or bool dtype). Got an array of dtype {dtype} instead."
+        f"The '{name}' parameter of {func} must be an array of dtype float16, bfloat16, "
+        "float32 or float64 (integer and bool arrays are promoted like np.sin). "
+        f"Got an array of dtype {dtype} instead."
     )
+
+
+def _plain_ndarray(value: Any, name: str, func: str) -> None:
+    """Refuse NumPy subclasses whose meaning leaky's result would drop (a mask, a unit)."""
+    if isinstance(value, np.ndarray) and type(value) not in (np.ndarray, np.memmap):
+        hint = (
+            "its mask would be lost; pass x.filled(fill_value) or compute on x.data and "
+            "re-apply the mask"
+            if isinstance(value, np.ma.MaskedArray)
+            else "the result would be a plain ndarray; pass np.asarray(x)"
+        )
+        raise TypeError(
+            f"The '{name}' parameter of {func} must be a plain NumPy array (np.memmap is "
+            f"fine). Got a {type(value).__module__}.{type(value).__qualname__}: {hint}."
+        )
 
 
 def numpy_input(value: Any, name: str, func: str) -> np.ndarray:
@@ -58,8 +74,11 @@ def numpy_input(value: Any, name: str, func: str) -> np.ndarray:
 
     Floating dtypes (float16, float32, float64) are kept. Integer and bool inputs are
     promoted like a NumPy ufunc such as ``np.sin`` (int8 -> float16, int16 -> float32,
-    int32/int64 -> float64). Complex, string, object and other dtypes raise TypeError.
+    int32/int64 -> float64). Complex, string, object and other dtypes (float128 too) raise
+    TypeError, as do NumPy subclasses other than ``np.memmap`` (a masked array's mask
+    would be lost).
     """
+    _plain_ndarray(value, name, func)
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as err:  # ragged lists and the like
@@ -82,6 +101,7 @@ def numpy_out(out: Any, shape: tuple[int, ...], dtype: np.dtype, func: str) -> n
             f"The 'out' parameter of {func} must be a NumPy array when the input is a NumPy "
             f"array. Got {_received(out)} instead."
         )
+    _plain_ndarray(out, "out", func)
     if out.shape != shape or out.dtype != dtype:
         raise ValueError(
             f"The 'out' parameter of {func} must have shape {shape} and dtype {dtype} (those "
@@ -112,8 +132,13 @@ def xp_input(x: Any, xp: Any, name: str, func: str) -> Any:
     raise _dtype_error(name, func, x.dtype)
 
 
-def xp_out(out: Any, result: Any, func: str) -> None:
-    """Check an ``out=`` array of any array-API library before anything is written."""
+def xp_out(out: Any, result: Any, func: str, records_grad: bool | None = None) -> None:
+    """Check an ``out=`` array of any array-API library before anything is written.
+
+    ``result`` is the result, or an array of its library, shape, dtype and device (the
+    input, when the result is to be computed straight into ``out``); ``records_grad``
+    says whether the call would record an autograd graph (by default: ``result``'s).
+    """
     from array_api_compat import array_namespace, device, is_writeable_array
 
     try:
@@ -141,7 +166,9 @@ def xp_out(out: Any, result: Any, func: str) -> None:
             f"The 'out' parameter of {func} must be a writeable array; arrays of "
             f"{type(out).__module__} are immutable. Leave out=None and use the returned array."
         )
-    if getattr(out, "requires_grad", False) or getattr(result, "requires_grad", False):
+    if records_grad is None:
+        records_grad = bool(getattr(result, "requires_grad", False))
+    if getattr(out, "requires_grad", False) or records_grad:
         raise RuntimeError(
             f"{func}(..., out=...) does not record an autograd graph (like PyTorch's own "
             "out= functions). Leave out=None when the input requires a gradient."
@@ -227,3 +254,32 @@ def seeds(value: Any, func: str) -> list[int]:
             f"integers. Got {_received(value)} instead."
         )
     return [int(s) for s in items]
+
+
+_BYTE_UNITS = {"": 1, "K": 1 << 10, "KB": 1 << 10, "KIB": 1 << 10, "M": 1 << 20, "MB": 1 << 20}
+_BYTE_UNITS |= {"MIB": 1 << 20, "G": 1 << 30, "GB": 1 << 30, "GIB": 1 << 30}
+
+
+def env_bytes(name: str, default: int) -> int:
+    """A size in bytes from the environment variable ``name``: ``131072``, ``128K``, ``1MiB``.
+
+    Example:
+        >>> import os
+        >>> os.environ["LEAKY_EXAMPLE_BYTES"] = "128K"
+        >>> env_bytes("LEAKY_EXAMPLE_BYTES", 0)
+        131072
+    """
+    import os
+    import re
+
+    text = os.environ.get(name)
+    if text is None or not text.strip():
+        return default
+    match = re.fullmatch(r"\s*(\d+)\s*([A-Za-z]*)\s*", text)
+    unit = match.group(2).upper() if match else None
+    if match is None or unit not in _BYTE_UNITS:
+        raise ValueError(
+            f"The environment variable {name} must be a size in bytes, like 131072, 128K or "
+            f"1MiB. Got {text!r} instead."
+        )
+    return int(match.group(1)) * _BYTE_UNITS[unit]

@@ -38,15 +38,7 @@ def _is_numpy(*values: Any) -> bool:
     return all(isinstance(v, (np.ndarray, np.generic)) or not is_array_api_obj(v) for v in values)
 
 
-def _fast(op: str, x: Any, a: Any, out: Any, *more: Any) -> np.ndarray | None:
-    """The compiled kernel ``op`` straight away for a recognised common call, else None."""
-    fast = _numpy.fast_path(x, a, out, *more)
-    if fast is None or x.ndim == 0:
-        return None
-    kernels, slope, (xf, *others) = fast
-    result = np.empty_like(x) if out is None else out
-    getattr(kernels, op)(*others, xf, slope, result.reshape(-1))  # backward: (g, x, a, out)
-    return result
+_FORWARD, _DERIVATIVE, _BACKWARD = 0, 2, 3  # the loops of leaky._kernels
 
 
 def _numpy_result(out: np.ndarray, given: bool) -> Any:
@@ -104,7 +96,7 @@ def leaky_relu(x: Any, negative_slope: float = 0.01, *, out: Any = None) -> Any:
         leaky_relu_backward: ``grad_output`` times the derivative, in one pass.
         leaky.nn.LeakyReLU: the PyTorch layer.
     """
-    fast = _fast("forward", x, negative_slope, out)
+    fast = _numpy.fast(_FORWARD, x, negative_slope, out)
     if fast is not None:
         return fast
     func = "leaky_relu"
@@ -123,10 +115,12 @@ def leaky_relu(x: Any, negative_slope: float = 0.01, *, out: Any = None) -> Any:
     if is_torch_array(x):
         from leaky import _torch
 
-        result = _torch.forward(x, a)
-    else:
-        result = _xp.forward(xp, x, a)
-    return _xp_result(result, out, func)
+        if out is None:
+            return _torch.forward(x, a)
+        grad = x.requires_grad and _torch.torch.is_grad_enabled()
+        _validate.xp_out(out, x, func, records_grad=grad)
+        return _torch.forward_out(x, a, out)  # straight into out: no full-size temporary
+    return _xp_result(_xp.forward(xp, x, a), out, func)
 
 
 def leaky_relu_derivative(x: Any, negative_slope: float = 0.01, *, out: Any = None) -> Any:
@@ -159,7 +153,7 @@ def leaky_relu_derivative(x: Any, negative_slope: float = 0.01, *, out: Any = No
     See also:
         leaky_relu_backward: the derivative multiplied by an incoming gradient.
     """
-    fast = _fast("derivative", x, negative_slope, out)
+    fast = _numpy.fast(_DERIVATIVE, x, negative_slope, out)
     if fast is not None:
         return fast
     func = "leaky_relu_derivative"
@@ -212,7 +206,7 @@ def leaky_relu_backward(
     See also:
         leaky_relu_derivative: the factor this multiplies ``grad_output`` by.
     """
-    fast = _fast("backward", x, negative_slope, out, grad_output)
+    fast = _numpy.fast(_BACKWARD, x, negative_slope, out, grad_output)
     if fast is not None:
         return fast
     func = "leaky_relu_backward"

@@ -62,22 +62,17 @@ class LeakyReLU(nn.Module):
         self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        if not torch.jit.is_scripting():
-            if self._exporting_onnx():
-                # The same values; exports as the standard ONNX LeakyRelu(alpha=slope).
-                return F.leaky_relu(x, self.negative_slope, self.inplace)
-            return self._forward_python(x)
-        # TorchScript: the operator, out of place (TorchScript's autograd cannot use the
-        # in-place backward), so inplace=True leaves the input unchanged there.
-        return torch.ops.leaky.leaky_relu(x, self.negative_slope)
-
-    @torch.jit.unused
-    def _exporting_onnx(self) -> bool:
-        return torch.onnx.is_in_onnx_export()
+        if torch.jit.is_scripting():
+            # TorchScript: the operator, out of place (TorchScript's autograd cannot use the
+            # in-place backward), so inplace=True leaves the input unchanged there.
+            return torch.ops.leaky.leaky_relu(x, self.negative_slope)
+        return self._forward_python(x)
 
     @torch.jit.unused
     def _forward_python(self, x: Tensor) -> Tensor:
         if self.inplace and not torch.compiler.is_compiling():
+            if torch.jit.is_tracing() and torch.onnx.is_in_onnx_export():
+                return F.leaky_relu(x, self.negative_slope, inplace=True)  # exports as LeakyRelu
             return _torch.forward_inplace(x, self.negative_slope)
         return _torch.forward(x, self.negative_slope)
 
