@@ -175,7 +175,9 @@ def test_integers_and_bools_promote_like_a_ufunc(dtype, expected) -> None:
 )
 def test_non_real_dtypes_raise_type_error_naming_the_dtype(value, dtype_name: str) -> None:
     for call in (leaky_relu, leaky_relu_derivative):
-        with pytest.raises(TypeError, match=r"The 'x' parameter of leaky_relu\w* must hold real"):
+        with pytest.raises(
+            TypeError, match=r"'x' parameter of leaky_relu\w* must be an array of dtype float16"
+        ):
             call(value)
         with pytest.raises(TypeError, match=re.escape(f"dtype {dtype_name}")):
             call(value)
@@ -321,3 +323,33 @@ def test_large_arrays_use_no_full_size_temporary(engine: str) -> None:
     finally:
         tracemalloc.stop()
     assert peak < x.nbytes // 8, f"peak temporary {peak} bytes for a {x.nbytes}-byte array"
+
+
+def test_masked_and_other_subclasses_are_refused_not_silently_unwrapped() -> None:
+    masked = np.ma.array([1.0, -1.0], mask=[False, True])
+    for call in (leaky_relu, leaky_relu_derivative):
+        with pytest.raises(TypeError, match="its mask would be lost"):
+            call(masked)
+
+    class Tagged(np.ndarray):  # a subclass whose meaning a plain result would drop
+        pass
+
+    with pytest.raises(TypeError, match="must be a plain NumPy array"):
+        leaky_relu(np.ones(2).view(Tagged))
+    with pytest.raises(TypeError, match="its mask would be lost"):
+        leaky_relu_backward(np.ones(2), np.ones(2), out=np.ma.zeros(2))
+    with pytest.raises(TypeError, match="its mask would be lost"):
+        leaky_relu(np.ones(2), out=np.ma.zeros(2))
+
+
+def test_memmap_is_read_as_the_array_it_holds(tmp_path) -> None:
+    mm = np.memmap(tmp_path / "x.bin", dtype=np.float32, mode="w+", shape=(4,))
+    mm[:] = [-2.0, -0.0, 0.0, 3.0]
+    assert np.array_equal(leaky_relu(mm, 0.5), [-1.0, -0.0, 0.0, 3.0])
+    leaky_relu(mm, 0.5, out=mm)  # in place, into the file's memory
+    assert mm.tolist() == [-1.0, -0.0, 0.0, 3.0]
+
+
+def test_float128_is_refused_with_the_dtypes_that_are_allowed() -> None:
+    with pytest.raises(TypeError, match=r"dtype float16, bfloat16, float32 or float64.*float128"):
+        leaky_relu(np.ones(2, np.longdouble))

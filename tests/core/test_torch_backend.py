@@ -136,3 +136,23 @@ def test_out_for_torch_tensors() -> None:
 def test_mixing_libraries_is_refused() -> None:
     with pytest.raises(TypeError):
         leaky_relu_backward(torch.ones(2), np.ones(2))
+
+
+@pytest.mark.parametrize("a", [0.0, 0.1])
+def test_out_is_written_in_place_without_a_full_size_temporary(a: float) -> None:
+    n = 1 << 20
+    x = torch.linspace(-2, 2, n)
+    expected = leaky_relu(x.clone(), a)
+    out = torch.empty(n)
+    with torch.profiler.profile(profile_memory=True) as prof:
+        leaky_relu(x, a, out=x)  # in place
+        leaky_relu(expected.clone().neg_().neg_(), a, out=out)  # into another tensor
+    # the one full-size allocation is the clone made for the second call's argument
+    allocated = [
+        e.cpu_memory_usage
+        for e in prof.events()
+        if e.name.startswith("aten::empty") and e.cpu_memory_usage >= 4 * n
+    ]
+    assert allocated == [4 * n], allocated
+    _same(x, expected)
+    _same(out, leaky_relu(expected, a))
