@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -29,3 +30,16 @@ def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
         threshold = 0 if request.param == "numba-threaded" else 1 << 62
         monkeypatch.setattr(_kernels, "PARALLEL_MIN_BYTES", threshold)
     return request.param
+
+
+@pytest.fixture(scope="session")
+def quick_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One `leaky report --quick --seed 1` folder, made once through the command, read-only."""
+    from typer.testing import CliRunner
+
+    from leaky.cli import app
+
+    out = tmp_path_factory.mktemp("r") / "leaky-report"
+    result = CliRunner().invoke(app, ["report", "--quick", "--out", str(out), "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    return out

@@ -1,27 +1,15 @@
-"""The `leaky` command: plot, --version, --help, and one-line errors."""
+"""`leaky plot`: the figure for the given slopes, and one-line errors for bad input."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from leaky import __version__
 from leaky.cli import app
 
 runner = CliRunner()
-
-
-def test_version_and_help() -> None:
-    result = runner.invoke(app, ["--version"])
-    assert result.exit_code == 0
-    assert __version__ in result.output
-    result = runner.invoke(app, ["--help"])
-    assert result.exit_code == 0
-    assert "plot" in result.output
 
 
 @pytest.mark.parametrize("suffix", [".png", ".svg"])
@@ -47,30 +35,3 @@ def test_plot_bad_input_is_one_clear_error(tmp_path: Path, args: list[str], mess
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
     assert "Traceback" not in result.output
-
-
-def test_console_script_runs() -> None:
-    exe = Path(sys.executable).with_name("leaky")
-    out = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == f"leaky {__version__}"
-
-
-@pytest.mark.parametrize("command", ["born-dead", "stress", "slopes", "sparsity"])
-def test_each_experiment_runs_alone_from_the_cli(tmp_path: Path, command: str) -> None:
-    out = tmp_path / f"{command}.json"
-    args = [command, "--quick", "--seed", "2", "--json", str(out)]
-    if command != "born-dead":
-        args += ["--jobs", "1"]
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
-    import json
-
-    data = json.loads(out.read_text())
-    assert data
-    assert "NaN" not in out.read_text()  # strict JSON
-
-
-def test_bad_jobs_is_one_clear_error() -> None:
-    result = runner.invoke(app, ["stress", "--quick", "--jobs", "0"])
-    assert result.exit_code == 2
-    assert "--jobs must be at least 1" in result.output

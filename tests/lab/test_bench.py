@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from leaky.cli import app
 from leaky.lab import bench
 
 
@@ -54,39 +51,6 @@ def test_crossover_rows() -> None:
     assert all(r["threaded_speedup"] > 0 for r in rows)
 
 
-def test_cli_bench_writes_json(tmp_path: Path) -> None:
-    out = tmp_path / "b.json"
-    args = [
-        "bench",
-        "--sizes",
-        "8",
-        "--dtype",
-        "float32",
-        "--budget",
-        "0.001",
-        "--no-cold",
-        "--json",
-        str(out),
-    ]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
-    assert "targets" in result.output
-    assert json.loads(out.read_text())["timings"]
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--sizes", "x"], "--sizes takes powers of two"),
-        (["--dtype", "float16"], "--dtype must be one of"),
-    ],
-)
-def test_cli_bench_bad_input(args: list[str], message: str) -> None:
-    result = CliRunner().invoke(app, ["bench", *args])
-    assert result.exit_code == 2
-    assert message in result.output
-
-
 @pytest.mark.bench
 def test_full_benchmark() -> None:  # run by `pytest -m bench`, never by `make test`
     result = bench.run()
@@ -108,8 +72,3 @@ def test_markdown_table_and_json_round_trip() -> None:
     table = again.markdown()
     assert table.splitlines()[0] == "| op | dtype | 2^8 |"
     assert "x torch" in table
-
-
-def test_cli_crossover_table() -> None:
-    result = CliRunner().invoke(app, ["bench", "--crossover"])
-    assert result.exit_code == 0 and "threaded speed-up" in result.output
