@@ -283,3 +283,160 @@ def env_bytes(name: str, default: int) -> int:
             f"1MiB. Got {text!r} instead."
         )
     return int(match.group(1)) * _BYTE_UNITS[unit]
+
+
+# --- leaky.lab.stats -------------------------------------------------------------------
+
+
+def per_seed_values(value: Any, param: str, func: str) -> np.ndarray:
+    """A 1-D float64 array of at least 2 finite real numbers, one per seed.
+
+    NaN and infinities are refused: a failed run is entered as the value the caller chose
+    for it (chance accuracy, the initial loss), never as NaN, and never dropped.
+    """
+    wanted = (
+        f"The '{param}' parameter of {func} must be a 1-D sequence of at least 2 finite real "
+        "numbers, one per seed"
+    )
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError):
+        arr = np.asarray(None)
+    if arr.dtype.kind not in "iuf" or arr.ndim != 1 or arr.size < 2:
+        shape = f"shape {arr.shape}, dtype {arr.dtype}"
+        raise ValueError(f"{wanted}. Got {_received(value)} ({shape}) instead.")
+    arr = arr.astype(np.float64)
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if bad.size:
+        raise ValueError(
+            f"{wanted}; a failed run must be entered as the value the caller chose for it "
+            f"(e.g. chance accuracy), never NaN or inf, and never dropped. Got {arr[bad[0]]} "
+            f"at index {bad[0]} instead."
+        )
+    return arr
+
+
+def same_seeds(n_a: int, n_b: int, func: str) -> None:
+    """Paired samples hold one value per shared seed: the same length."""
+    if n_a != n_b:
+        raise ValueError(
+            f"The 'a' and 'b' parameters of {func} must hold one value per shared seed, in "
+            f"the same seed order (the same length). Got {n_a} and {n_b} values instead."
+        )
+
+
+def _real(value: Any) -> float | None:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def open_interval(value: Any, param: str, func: str, low: float = 0.0, high: float = 1.0) -> float:
+    """A real number strictly between ``low`` and ``high`` (a confidence level, alpha, power)."""
+    x = _real(value)
+    if x is None or not low < x < high:
+        raise ValueError(
+            f"The '{param}' parameter of {func} must be a real number in ({low:g}, {high:g}). "
+            f"Got {_received(value)} instead."
+        )
+    return x
+
+
+def positive_real(value: Any, param: str, func: str, *, zero: bool = False) -> float:
+    """A finite real number > 0 (>= 0 with ``zero=True``)."""
+    x = _real(value)
+    if x is None or x < 0 or (x == 0 and not zero):
+        allowed = "a finite real number >= 0" if zero else "a finite real number > 0"
+        raise ValueError(
+            f"The '{param}' parameter of {func} must be {allowed}. Got {_received(value)} instead."
+        )
+    return x
+
+
+def count(value: Any, param: str, func: str, *, low: int = 0, high: int | None = None) -> int:
+    """An integer (not a bool) in [low, high]."""
+    ok = not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, np.integer))
+    if not ok or value < low or (high is not None and value > high):
+        allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
+        raise ValueError(
+            f"The '{param}' parameter of {func} must be {allowed}. Got {_received(value)} instead."
+        )
+    return int(value)
+
+
+def one_of(value: Any, param: str, func: str, allowed: tuple[str, ...]) -> str:
+    """One of the strings ``allowed``; the message lists them."""
+    if not isinstance(value, str) or value not in allowed:
+        names = ", ".join(repr(a) for a in allowed)
+        raise ValueError(
+            f"The '{param}' parameter of {func} must be one of {names}. "
+            f"Got {_received(value)} instead."
+        )
+    return value
+
+
+def text(value: Any, param: str, func: str) -> str:
+    """A non-empty string (a claim, the name of a measure)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(
+            f"The '{param}' parameter of {func} must be a non-empty string. "
+            f"Got {_received(value)} instead."
+        )
+    return value
+
+
+def flag(value: Any, param: str, func: str) -> bool:
+    """A bool (True or False), nothing that merely converts to one."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(
+            f"The '{param}' parameter of {func} must be True or False. "
+            f"Got {_received(value)} instead."
+        )
+    return bool(value)
+
+
+def pvalues(value: Any, func: str) -> np.ndarray:
+    """A 1-D float64 array of p-values in [0, 1] (may be empty)."""
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError):
+        arr = np.asarray([None])
+    if arr.dtype.kind not in "iuf" or arr.ndim != 1 or not np.all((arr >= 0) & (arr <= 1)):
+        raise ValueError(
+            f"The 'pvalues' parameter of {func} must be a 1-D sequence of p-values in [0, 1] "
+            f"(no NaN). Got {_received(value)} instead."
+        )
+    return arr.astype(np.float64)
+
+
+def finite_real(value: Any, param: str, func: str) -> float:
+    """A finite real number (not a bool)."""
+    x = _real(value)
+    if x is None:
+        raise ValueError(
+            f"The '{param}' parameter of {func} must be a finite real number. "
+            f"Got {_received(value)} instead."
+        )
+    return x
+
+
+def instances(value: Any, param: str, func: str, cls: type, source: str) -> list[Any]:
+    """A non-empty sequence (list or tuple) of ``cls`` instances; ``source`` says where from."""
+    items = list(value) if isinstance(value, (list, tuple)) else []
+    if not items or not all(type(item) is cls for item in items):
+        raise ValueError(
+            f"The '{param}' parameter of {func} must be a non-empty list of {cls.__name__} "
+            f"objects ({source}). Got {_received(value)} instead."
+        )
+    return items
+
+
+def instance(value: Any, param: str, func: str, cls: type, source: str) -> Any:
+    """One ``cls`` instance; ``source`` says where one comes from."""
+    if type(value) is not cls:
+        raise ValueError(
+            f"The '{param}' parameter of {func} must be a {cls.__name__} ({source}). "
+            f"Got {_received(value)} instead."
+        )
+    return value
