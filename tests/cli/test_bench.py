@@ -15,6 +15,7 @@ def test_cli_bench_writes_json(tmp_path: Path) -> None:
     out = tmp_path / "b.json"
     args = [
         "bench",
+        "--kernels",
         "--sizes",
         "8",
         "--dtype",
@@ -39,7 +40,7 @@ def test_cli_bench_writes_json(tmp_path: Path) -> None:
     ],
 )
 def test_cli_bench_bad_input(args: list[str], message: str) -> None:
-    result = CliRunner().invoke(app, ["bench", *args])
+    result = CliRunner().invoke(app, ["bench", "--kernels", *args])
     assert result.exit_code == 2
     assert message in result.output
 
@@ -52,11 +53,22 @@ def test_cli_crossover_table() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--nn", "--crossover"], "--nn and --crossover are two different benchmarks"),
-        (["--nn", "--sizes", "8"], "--sizes does not apply to --nn"),
-        (["--nn", "--budget", "1"], "--budget does not apply to --nn"),
-        (["--nn", "--no-cold"], "--cold/--no-cold does not apply to --nn"),
+        (["--kernels", "--crossover"], "--kernels and --crossover are two different benchmarks"),
+        (["--sizes", "8"], "--sizes does not apply to the suite"),
+        (["--dtype", "float32"], "--dtype does not apply to the suite"),
+        (["--no-cold"], "--cold/--no-cold does not apply to the suite"),
+        (["--kernels", "--runs", "2"], "--runs does not apply to --kernels"),
+        (["--crossover", "--check"], "--check does not apply to --crossover"),
         (["--crossover", "--cold"], "--cold/--no-cold does not apply to --crossover"),
+        (
+            ["--budget", "-1"],
+            "'--budget' parameter of leaky bench must be a finite real number > 0",
+        ),
+        (
+            ["--budget", "nan"],
+            "'--budget' parameter of leaky bench must be a finite real number > 0",
+        ),
+        (["--runs", "0"], "'--runs' parameter of leaky bench must be an integer >= 1"),
     ],
 )
 def test_an_option_a_benchmark_does_not_use_is_refused(
@@ -67,7 +79,7 @@ def test_an_option_a_benchmark_does_not_use_is_refused(
     def never(*args: object, **kwargs: object) -> None:
         raise AssertionError("measured although an option was refused")
 
-    for name in ("run", "crossover", "layer_speed", "monitor_overhead"):
+    for name in ("run", "crossover", "suite"):
         monkeypatch.setattr(bench, name, never)
     result = CliRunner().invoke(app, ["bench", *args], catch_exceptions=False)
     assert result.exit_code == 2, result.output
@@ -85,24 +97,25 @@ def test_crossover_uses_sizes_dtype_budget_and_json(tmp_path: Path) -> None:
     assert "2^8" in result.output and "2^10" in result.output
 
 
-def test_nn_uses_dtype_and_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_suite_prints_ratios_writes_json_and_checks_targets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from leaky.lab import bench
 
-    seen = []
+    def suite(runs: int, **kwargs: object) -> bench.Suite:
+        rows = [
+            bench.Row("out_16", "leaky_relu(x, out=)", "torch", 0.9, (1.1,) * runs),
+            bench.Row("alloc_24", "leaky_relu(x)", "F.leaky_relu", 3.0, (2.0,) * runs),
+        ]
+        return bench.Suite(rows, runs, {"cpus": 2})
 
-    def layer_speed(dtype: str = "float32") -> dict[str, float]:
-        seen.append(dtype)
-        return {"leaky": 1e-3, "torch": 1e-3, "ratio": 1.0, "elements": 8.0}
-
-    def monitor_overhead() -> dict[str, dict[str, float]]:
-        return {"mlp": {"plain": 1e-3, "monitored": 1.1e-3, "overhead": 0.1}}
-
-    monkeypatch.setattr(bench, "layer_speed", layer_speed)
-    monkeypatch.setattr(bench, "monitor_overhead", monitor_overhead)
-    out = tmp_path / "nn.json"
-    args = ["bench", "--nn", "--dtype", "float64", "--json", str(out)]
-    result = CliRunner().invoke(app, args)
+    monkeypatch.setattr(bench, "suite", suite)
+    out = tmp_path / "suite.json"
+    result = CliRunner().invoke(app, ["bench", "--runs", "3", "--json", str(out)])
     assert result.exit_code == 0, result.output
-    assert seen == ["float64"]
     data = json.loads(out.read_text())
-    assert data["layer"][0]["dtype"] == "float64" and data["monitor"]["mlp"]["overhead"] == 0.1
+    assert data["runs"] == 3 and [r["key"] for r in data["rows"]] == ["out_16", "alloc_24"]
+    assert bench.Suite.from_dict(data).rows[1].values == (2.0, 2.0, 2.0)
+    checked = CliRunner().invoke(app, ["bench", "--runs", "1", "--check"])
+    assert checked.exit_code == 1
+    assert "1 row(s) missed their target: alloc_24" in " ".join(checked.output.split())

@@ -57,12 +57,26 @@ def test_full_benchmark() -> None:  # run by `pytest -m bench`, never by `make t
     assert result.timings
 
 
-def test_layer_speed_and_monitor_overhead_report_ratios() -> None:
-    speed = bench.layer_speed(shape=(64, 64), rounds=3)
-    assert speed["ratio"] > 0 and speed["elements"] == 4096
-    overhead = bench.monitor_overhead(rounds=2)
-    assert set(overhead) == {"mlp", "cnn"}
-    assert all(row["plain"] > 0 and row["monitored"] > 0 for row in overhead.values())
+def test_every_suite_row_measures_a_positive_ratio() -> None:
+    values = bench.suite_once(budget=0.001, blocks=1)
+    assert set(values) == {key for key, *_ in bench.SUITE}
+    assert all(v > 0 for v in values.values())
+
+
+def test_alternate_measures_the_ratio_of_the_two_times() -> None:
+    import time
+
+    ratio = bench._alternate(lambda: None, lambda: time.sleep(0.002), calls=3, blocks=4)
+    assert ratio > 10  # the reference sleeps, ours does nothing: ours is much faster
+
+
+def test_suite_rows_summarise_runs_and_render_the_readme_table() -> None:
+    row = bench.Row("monitor_mlp", "monitor", "plain", 0.952, (0.90, 0.97, 0.96))
+    assert (row.median, row.low, row.high, row.met) == (0.96, 0.90, 0.97, True)
+    table = bench.Suite([row], 3).markdown()
+    assert "| monitor | plain | **0.96 [0.90-0.97] (overhead +4.2%)** | >= 0.952 |" in table
+    missed = bench.Row("alloc_24", "alloc", "F", 3.0, (2.9, 3.5, 2.0))
+    assert not missed.met and "| 2.90 [2.00-3.50] |" in bench.Suite([missed], 3).markdown()
 
 
 def test_markdown_table_and_json_round_trip() -> None:

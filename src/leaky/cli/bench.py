@@ -1,8 +1,10 @@
 """``leaky bench``: speed as ratios against references timed in the same process.
 
-Three benchmarks: the full one (the default), ``--crossover`` (serial against threaded
-kernels) and ``--nn`` (the PyTorch layer and the monitor's cost). An option that a
-benchmark does not use is refused, never ignored.
+Three benchmarks: the suite (the default: what users feel — training steps, the layer,
+the monitor, NumPy calls against PyTorch's, each over several runs), ``--kernels`` (every
+NumPy op, dtype and size against copies, NumPy, PyTorch and JAX) and ``--crossover``
+(serial against threaded loops). An option that a benchmark does not use is refused,
+never ignored.
 """
 
 from __future__ import annotations
@@ -32,59 +34,80 @@ def _power(size: Any) -> str:
 
 
 def bench(
+    kernels: Annotated[
+        bool, typer.Option("--kernels", help="Every NumPy op, dtype and size instead of the suite.")
+    ] = False,
+    crossover: Annotated[
+        bool, typer.Option(help="Only time serial against threaded loops per size.")
+    ] = False,
+    runs: Annotated[
+        int | None,
+        typer.Option(help="Runs of the suite, each in a fresh process (default 5)."),
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit with status 1 if a row misses its target.")
+    ] = False,
     sizes: Annotated[
         str | None,
         typer.Option(
             help="Array sizes as powers of two (exponents), comma-separated "
-            f"(default {DEFAULT_SIZES}; with --crossover 10 to 21)."
+            f"(--kernels: default {DEFAULT_SIZES}; --crossover: 10 to 21)."
         ),
     ] = None,
     dtype: Annotated[
-        list[str] | None, typer.Option(help="float32 and/or float64; repeat for both.")
+        list[str] | None,
+        typer.Option(help="float32 and/or float64; repeat for both (--kernels, --crossover)."),
     ] = None,
     budget: Annotated[
         float | None,
         typer.Option(
-            help="Seconds of timing per op and size (default 0.25; with --crossover 0.1)."
+            help="Seconds of timing per block (suite, default 0.05), per op and size "
+            "(--kernels, default 0.25) or per size (--crossover, default 0.1)."
         ),
-    ] = None,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Also write every number to this JSON file.")
     ] = None,
     cold: Annotated[
         bool | None,
         typer.Option(
             "--cold/--no-cold",
-            help="Measure import and first-call costs (default: yes; full benchmark only).",
+            help="Measure import and first-call costs (--kernels only; default: yes).",
         ),
     ] = None,
-    crossover: Annotated[
-        bool, typer.Option(help="Only time serial against threaded kernels per size.")
-    ] = False,
-    nn: Annotated[
-        bool, typer.Option("--nn", help="Only time the PyTorch layer and the monitor's cost.")
-    ] = False,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write every number to this JSON file.")
+    ] = None,
 ) -> None:
-    """Time leaky against np.copyto, NumPy, PyTorch and JAX, in one process: ratios."""
+    """Time leaky against PyTorch, NumPy, copies and JAX in one process: ratios."""
+    from leaky import _validate
     from leaky.lab import bench as bench_mod
 
-    if nn and crossover:
-        fail("--nn and --crossover are two different benchmarks; give one of them.")
-    given = {"--sizes": sizes, "--budget": budget, "--cold/--no-cold": cold}
-    unused = ("--sizes", "--budget", "--cold/--no-cold") if nn else ("--cold/--no-cold",)
-    refused = [name for name in unused if given[name] is not None] if nn or crossover else []
+    if kernels and crossover:
+        fail("--kernels and --crossover are two different benchmarks; give one of them.")
+    which = "--kernels" if kernels else "--crossover" if crossover else "the suite"
+    given = {"--runs": runs, "--check": check or None, "--sizes": sizes, "--dtype": dtype}
+    given |= {"--cold/--no-cold": cold}
+    applies = {
+        "the suite": ("--runs", "--check"),
+        "--kernels": ("--sizes", "--dtype", "--cold/--no-cold"),
+        "--crossover": ("--sizes", "--dtype"),
+    }[which]
+    refused = [name for name, value in given.items() if value is not None and name not in applies]
     if refused:
-        fail(f"{', '.join(refused)} does not apply to {'--nn' if nn else '--crossover'}.")
+        fail(f"{', '.join(refused)} does not apply to {which}.")
+    try:
+        if budget is not None:
+            _validate.positive_real(budget, "--budget", "leaky bench")
+        if runs is not None:
+            _validate.positive_int(runs, "--runs", "leaky bench")
+    except (TypeError, ValueError) as err:
+        fail(err)
     dtypes = dtype or list(bench_mod.DTYPES)
     bad = [d for d in dtypes if d not in bench_mod.DTYPES]
     if bad:
         fail(f"--dtype must be one of {', '.join(bench_mod.DTYPES)}. Got {', '.join(bad)}.")
     size_list = _parse_sizes(sizes) if sizes is not None else None
-    if nn:
-        _layer_and_monitor(dtypes, json_out)
-    elif crossover:
+    if crossover:
         _crossover(size_list, dtypes, 0.1 if budget is None else budget, json_out)
-    else:
+    elif kernels:
         _full(
             size_list or _parse_sizes(DEFAULT_SIZES),
             dtypes,
@@ -92,27 +115,42 @@ def bench(
             True if cold is None else cold,
             json_out,
         )
+    else:
+        _suite(5 if runs is None else runs, 0.05 if budget is None else budget, check, json_out)
 
 
-def _layer_and_monitor(dtypes: list[str], json_out: Path | None) -> None:
+def _suite(runs: int, budget: float, check: bool, json_out: Path | None) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     from leaky.lab import bench as bench_mod
 
-    layer = []
-    for d in dtypes:
-        speed = bench_mod.layer_speed(dtype=d)
-        layer.append({"dtype": d, **speed})
-        console.print(
-            f"layer forward+backward on {int(speed['elements'])} {d} elements: leaky "
-            f"{speed['leaky'] * 1e3:.3f} ms, torch.nn.LeakyReLU {speed['torch'] * 1e3:.3f} ms, "
-            f"ratio {speed['ratio']:.2f} (>= 0.9 is within 10 %)"
+    with Progress(
+        TextColumn("runs"), BarColumn(), MofNCompleteColumn(), console=console
+    ) as progress:
+        task = progress.add_task("runs", total=runs)
+        result = bench_mod.suite(
+            runs, budget=budget, progress=lambda done, total: progress.update(task, completed=done)
         )
-    overhead = bench_mod.monitor_overhead()
-    for name, row in overhead.items():
-        console.print(
-            f"monitor on a {name} training step: {row['plain'] * 1e3:.2f} ms plain, "
-            f"{row['monitored'] * 1e3:.2f} ms monitored, overhead {row['overhead']:+.1%}"
-        )
-    write_json(json_out, {"layer": layer, "monitor": overhead})
+    print_table(
+        ("what", "against", "median", "range", "target", "met"),
+        (
+            (
+                r.what,
+                r.reference,
+                f"{r.median:.2f}",
+                f"{r.low:.2f}-{r.high:.2f}",
+                f">= {r.target:g}",
+                "[green]yes[/]" if r.met else "[red]no[/]",
+            )
+            for r in result.rows
+        ),
+        title=f"speed ratio (> 1: leaky faster; monitor: plain / monitored) over {runs} runs",
+    )
+    console.print(f"machine: {result.machine}", highlight=False, markup=False)
+    write_json(json_out, result.to_dict())
+    missed = [r.key for r in result.rows if not r.met]
+    if check and missed:
+        fail(f"{len(missed)} row(s) missed their target: {', '.join(missed)}", code=1)
 
 
 def _crossover(

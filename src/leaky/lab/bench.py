@@ -389,96 +389,285 @@ def run(
     return result
 
 
-def _interleaved(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
-    """Median seconds of each function, timed in interleaved rounds after a warm-up."""
-    for fn in fns.values():
-        fn()
-        fn()
-    samples: dict[str, list[float]] = {name: [] for name in fns}
-    order = list(fns.items())
-    for _ in range(rounds):
-        for name, fn in order:
-            samples[name] += _median_time(fn, None, 1)
-        order.reverse()  # nobody always runs first, or always right after another
-    return {name: statistics.median(times) for name, times in samples.items()}
+# ---------------------------------------------------------------------------------------
+# The suite: what users feel, as the ratios of issue 10, measured where users run leaky.
 
 
-def layer_speed(
-    shape: tuple[int, ...] = (256, 4096), dtype: str = "float32", rounds: int = 100
-) -> dict[str, float]:
-    """Forward + backward of leaky.nn.LeakyReLU against torch.nn.LeakyReLU, one process.
+@dataclass(frozen=True)
+class Row:
+    """One comparison of the suite: leaky's case against a reference, as a speed ratio.
 
-    Returns the median seconds of each and ``ratio`` = torch time / leaky time (>= 0.9
-    means within 10 %).
+    ``value`` is reference time / leaky time (> 1: leaky faster), or for the monitor plain
+    step time / monitored step time (its overhead is 1 / value - 1).
     """
-    import torch
 
-    from leaky.nn import LeakyReLU
+    key: str
+    what: str
+    reference: str
+    target: float
+    values: tuple[float, ...]  # one per run (each run: the median over alternating blocks)
 
-    x = torch.randn(*shape, dtype=getattr(torch, dtype), requires_grad=True)
-    g = torch.randn(*shape, dtype=x.dtype)
-    ours, theirs = LeakyReLU(SLOPE), torch.nn.LeakyReLU(SLOPE)
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
 
-    def step(layer: torch.nn.Module) -> Callable[[], object]:
-        return lambda: torch.autograd.grad(layer(x), x, g)
+    @property
+    def low(self) -> float:
+        return min(self.values)
 
-    times = _interleaved({"leaky": step(ours), "torch": step(theirs)}, rounds)
-    return {**times, "ratio": times["torch"] / times["leaky"], "elements": float(x.numel())}
+    @property
+    def high(self) -> float:
+        return max(self.values)
+
+    @property
+    def met(self) -> bool:
+        return self.median >= self.target
+
+    def to_dict(self) -> dict[str, object]:
+        return {**asdict(self), "values": list(self.values), "median": self.median}
 
 
-def monitor_overhead(rounds: int = 40, seed: int = 0) -> dict[str, dict[str, float]]:
-    """A training step (forward, backward, SGD) of an MLP and a small CNN, with and without
-    ``DeadUnitMonitor``, timed interleaved on two identical copies of the model (one watched
-    for the whole run, as in a training loop). ``overhead`` = monitored / plain - 1."""
-    import copy
+@dataclass
+class Suite:
+    """The suite's rows over several runs, and the machine they were taken on."""
 
+    rows: list[Row]
+    runs: int
+    machine: dict[str, object] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "runs": self.runs,
+            "seconds": self.seconds,
+            "machine": self.machine,
+            "rows": [r.to_dict() for r in self.rows],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Suite:
+        rows = [
+            Row(r["key"], r["what"], r["reference"], r["target"], tuple(r["values"]))
+            for r in data["rows"]
+        ]
+        return cls(rows, data["runs"], data.get("machine", {}), data.get("seconds", 0.0))
+
+    def markdown(self) -> str:
+        """The README's table: each row's median ratio and its range over the runs."""
+        lines = [
+            f"| what | against | speed ratio, median [range] over {self.runs} runs | target |",
+            "|---|---|---|---|",
+        ]
+        for r in self.rows:
+            cell = f"{r.median:.2f} [{r.low:.2f}-{r.high:.2f}]"
+            if r.key.startswith("monitor"):
+                cell += f" (overhead {1 / r.median - 1:+.1%})"
+            lines.append(
+                f"| {r.what} | {r.reference} | {'**' + cell + '**' if r.met else cell} | "
+                f">= {r.target:g} |"
+            )
+        return "\n".join(lines)
+
+
+def _alternate(
+    ours: Callable[[], object], reference: Callable[[], object], calls: int, blocks: int
+) -> float:
+    """Median over ``blocks`` of reference time / our time, each timed on ``calls`` calls.
+
+    The two run in alternating blocks (the order swapped every block); the first call of
+    every block is not timed, so neither pays for what the other left behind (a cold
+    cache, another pool's threads still spinning).
+    """
+    ratios = []
+    for block in range(blocks):
+        pair = [("ours", ours), ("reference", reference)]
+        times = {}
+        for name, fn in pair if block % 2 == 0 else pair[::-1]:
+            fn()
+            start = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            times[name] = time.perf_counter() - start
+        ratios.append(times["reference"] / times["ours"])
+    return statistics.median(ratios)
+
+
+def _calls_for(fn: Callable[[], object], seconds: float) -> int:
+    fn()
+    start = time.perf_counter()
+    fn()
+    return max(1, min(1000, round(seconds / max(time.perf_counter() - start, 1e-7))))
+
+
+def _training_models(kind: str, activation: Callable[[], object], seed: int = 0):
     import torch
     from torch import nn
 
-    from leaky.monitor import DeadUnitMonitor
+    generator = torch.Generator().manual_seed(seed)
+    if kind == "mlp":
+        model = nn.Sequential(
+            nn.Linear(64, 512), activation(), nn.Linear(512, 512), activation(), nn.Linear(512, 10)
+        )
+        x = torch.randn(256, 64, generator=generator)
+    else:
+        model = nn.Sequential(
+            nn.Conv2d(3, 16, 3, padding=1),
+            activation(),
+            nn.Conv2d(16, 32, 3, padding=1),
+            activation(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(32, 10),
+        )
+        x = torch.randn(32, 3, 32, 32, generator=generator)
+    with torch.no_grad():  # the same weights in both models, whatever the activation
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=generator) * 0.05)
+    y = torch.randint(0, 10, (x.shape[0],), generator=generator)
+    return model, x, y
 
-    torch.manual_seed(seed)
-    cases = {
-        "mlp": (
-            nn.Sequential(
-                nn.Linear(64, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10)
-            ),
-            torch.randn(256, 64),
-        ),
-        "cnn": (
-            nn.Sequential(
-                nn.Conv2d(3, 32, 3, padding=1),
-                nn.ReLU(),
-                nn.Conv2d(32, 64, 3, padding=1),
-                nn.ReLU(),
-                nn.AdaptiveAvgPool2d(1),
-                nn.Flatten(),
-                nn.Linear(64, 10),
-            ),
-            torch.randn(64, 3, 32, 32),
-        ),
-    }
-    loss_fn = nn.CrossEntropyLoss()
-    results = {}
-    for name, (model, x) in cases.items():
-        y = torch.randint(0, 10, (x.shape[0],))
-        watched = copy.deepcopy(model)
 
-        def make_step(m: nn.Module, x: torch.Tensor = x, y: torch.Tensor = y) -> Callable[[], None]:
-            opt = torch.optim.SGD(m.parameters(), lr=1e-3)
+def _train_step(model, x, y) -> Callable[[], None]:
+    import torch
 
-            def step() -> None:
-                opt.zero_grad()
-                loss_fn(m(x), y).backward()
-                opt.step()
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
 
-            return step
+    def step() -> None:
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
 
-        with DeadUnitMonitor(watched) as monitor:
-            times = _interleaved(
-                {"plain": make_step(model), "monitored": make_step(watched)}, rounds
-            )
-        if monitor.batches == 0:  # the monitor saw nothing: the timing would be meaningless
-            raise RuntimeError(f"DeadUnitMonitor recorded no batch of the {name} step")
-        results[name] = {**times, "overhead": times["monitored"] / times["plain"] - 1}
-    return results
+    return step
+
+
+SUITE = (
+    # key, what, reference, target
+    ("step_mlp", "training step, MLP 64-512-512-10, batch 256, SGD", "torch.nn.LeakyReLU", 1.0),
+    (
+        "step_cnn",
+        "training step, CNN 3-16-32 conv 3x3 on 32x32, batch 32",
+        "torch.nn.LeakyReLU",
+        1.0,
+    ),
+    ("layer_16_float32", "layer(x).sum().backward(), 2^16 float32", "torch.nn.LeakyReLU", 0.9),
+    ("layer_20_float32", "layer(x).sum().backward(), 2^20 float32", "torch.nn.LeakyReLU", 1.0),
+    ("layer_24_float32", "layer(x).sum().backward(), 2^24 float32", "torch.nn.LeakyReLU", 1.0),
+    ("layer_16_float64", "layer(x).sum().backward(), 2^16 float64", "torch.nn.LeakyReLU", 0.9),
+    ("layer_20_float64", "layer(x).sum().backward(), 2^20 float64", "torch.nn.LeakyReLU", 1.0),
+    ("layer_24_float64", "layer(x).sum().backward(), 2^24 float64", "torch.nn.LeakyReLU", 1.0),
+    ("monitor_mlp", "DeadUnitMonitor on the MLP training step", "the same step unmonitored", 0.952),
+    ("monitor_cnn", "DeadUnitMonitor on the CNN training step", "the same step unmonitored", 0.952),
+    ("out_16", "leaky_relu(x, out=), 2^16 float32", "torch leaky_relu(x, out=)", 0.9),
+    ("out_20", "leaky_relu(x, out=), 2^20 float32", "torch leaky_relu(x, out=)", 1.0),
+    ("alloc_24", "leaky_relu(x), 2^24 float32", "F.leaky_relu(x)", 3.0),
+)
+
+
+def _suite_case(key: str, budget: float) -> tuple[Callable[[], object], Callable[[], object]]:
+    """(ours, reference) for one row of the suite."""
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    from leaky.nn import LeakyReLU
+
+    if key.startswith("step_"):
+        kind = key.split("_")[1]
+        ours = _train_step(*_training_models(kind, lambda: LeakyReLU(SLOPE)))
+        ref = _train_step(*_training_models(kind, lambda: nn.LeakyReLU(SLOPE)))
+        return ours, ref
+    if key.startswith("monitor_"):
+        from leaky.monitor import DeadUnitMonitor
+
+        kind = key.split("_")[1]
+        plain = _train_step(*_training_models(kind, nn.ReLU))
+        model, x, y = _training_models(kind, nn.ReLU)
+        step = _train_step(model, x, y)
+        step.monitor = DeadUnitMonitor(model).__enter__()  # watched for the whole run
+        return step, plain
+    if key.startswith("layer_"):
+        _, power, dtype = key.split("_")
+        x = torch.randn(1 << int(power), dtype=getattr(torch, dtype), requires_grad=True)
+
+        def fwd_bwd(layer: nn.Module) -> Callable[[], None]:
+            def call() -> None:
+                x.grad = None
+                layer(x).sum().backward()
+
+            return call
+
+        return fwd_bwd(LeakyReLU(SLOPE)), fwd_bwd(nn.LeakyReLU(SLOPE))
+    if key.startswith("out_"):
+        n = 1 << int(key.split("_")[1])
+        a = np.random.default_rng(0).standard_normal(n, dtype=np.float32)
+        out = np.empty_like(a)
+        t, tout = torch.from_numpy(a), torch.from_numpy(out)
+        return (
+            lambda: leaky_relu(a, SLOPE, out=out),
+            lambda: torch._C._nn.leaky_relu(t, SLOPE, out=tout),
+        )
+    if key == "alloc_24":
+        a = np.random.default_rng(0).standard_normal(1 << 24, dtype=np.float32)
+        t = torch.from_numpy(a)
+        return lambda: leaky_relu(a, SLOPE), lambda: F.leaky_relu(t, SLOPE)
+    raise ValueError(f"Unknown suite row {key!r}. Valid rows: {', '.join(r[0] for r in SUITE)}.")
+
+
+def suite_once(budget: float = 0.05, blocks: int = 12, keys: Sequence[str] | None = None) -> dict:
+    """One run of the suite in this process: ``{key: median ratio over blocks}``.
+
+    ``budget`` is the seconds each block of calls takes (about); ``blocks`` the number of
+    alternating block pairs per row.
+    """
+    import torch  # noqa: F401  (the reference)
+
+    values = {}
+    for key, *_ in SUITE:
+        if keys is not None and key not in keys:
+            continue
+        ours, reference = _suite_case(key, budget)
+        calls = _calls_for(reference, budget)
+        values[key] = _alternate(ours, reference, calls, blocks)
+        del ours, reference
+    return values
+
+
+def suite(
+    runs: int = 5,
+    *,
+    budget: float = 0.05,
+    blocks: int = 12,
+    keys: Sequence[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Suite:
+    """The suite over ``runs`` runs, each in a fresh interpreter (so that every run starts
+    from its own memory state: the allocating row depends on it, see the README).
+
+    Example:
+        >>> s = suite(runs=1, budget=0.001, blocks=1, keys=["out_16"])
+        >>> [r.key for r in s.rows], len(s.rows[0].values)
+        (['out_16'], 1)
+    """
+    start = time.perf_counter()
+    code = (
+        "import json, sys; from leaky.lab.bench import suite_once; "
+        "print(json.dumps(suite_once(*json.loads(sys.argv[1]))))"
+    )
+    per_run = []
+    for i in range(runs):
+        args = json.dumps([budget, blocks, list(keys) if keys is not None else None])
+        done = subprocess.run(
+            [sys.executable, "-c", code, args], capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"benchmark run {i + 1} failed: {done.stderr.strip()[-500:]}")
+        per_run.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        if progress is not None:
+            progress(i + 1, runs)
+    rows = [
+        Row(key, what, ref, target, tuple(run[key] for run in per_run))
+        for key, what, ref, target in SUITE
+        if key in per_run[0]
+    ]
+    return Suite(rows, runs, machine(), round(time.perf_counter() - start, 1))
