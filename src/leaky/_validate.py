@@ -440,3 +440,43 @@ def instance(value: Any, param: str, func: str, cls: type, source: str) -> Any:
             f"Got {_received(value)} instead."
         )
     return value
+
+
+# --- leaky.lab training (models, batched, harness) -------------------------------------
+
+
+def int_tuple(
+    value: Any, param: str, func: str, *, low: int = 0, empty: bool = False
+) -> tuple[int, ...]:
+    """A sequence of distinct integers >= ``low`` as a tuple (non-empty unless ``empty``)."""
+    try:
+        items = list(value) if not isinstance(value, (str, bytes)) else None
+    except TypeError:
+        items = None
+    ok = (
+        items is not None
+        and (empty or items)
+        and all(
+            not isinstance(i, (bool, np.bool_)) and isinstance(i, (int, np.integer)) and i >= low
+            for i in items
+        )
+        and len(set(items)) == len(items)
+    )
+    if not ok:
+        size = "a" if empty else "a non-empty"
+        raise ValueError(
+            f"The '{param}' parameter of {func} must be {size} sequence of distinct integers "
+            f">= {low}. Got {_received(value)} instead."
+        )
+    return tuple(int(i) for i in items)  # type: ignore[union-attr]
+
+
+def fraction(value: Any, param: str, func: str) -> float:
+    """A real number in [0, 1) (a held-out fraction)."""
+    x = _real(value)
+    if x is None or not 0 <= x < 1:
+        raise ValueError(
+            f"The '{param}' parameter of {func} must be a number in [0, 1). "
+            f"Got {_received(value)} instead."
+        )
+    return x

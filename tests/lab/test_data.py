@@ -102,7 +102,9 @@ def test_blobs_points_are_drawn_from_their_own_class_centre() -> None:
 def test_bad_arguments_name_the_parameter() -> None:
     with pytest.raises(ValueError, match="'val' parameter of mnist1d must be a number in"):
         data.mnist1d(val=1.0)
-    with pytest.raises(ValueError, match=r"'val' parameter of spirals .* Got -0\.1 instead"):
+    with pytest.raises(
+        ValueError, match=r"'val' parameter of spirals .* Got -0\.1 \(float\) instead"
+    ):
         data.spirals(val=-0.1)
     with pytest.raises(ValueError, match=r"'n' parameter of blobs must be an integer >= classes"):
         data.blobs(n=2, classes=4)

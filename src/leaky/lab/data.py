@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from leaky import _validate
+
 NAMES = ("digits", "spirals", "blobs", "mnist1d")
 
 MNIST1D_VAL = 0.125
@@ -81,14 +83,6 @@ class Dataset:
 SPLITS = ("train", "val", "test")
 
 
-def _check_fraction(value: float, param: str, func: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(
-            f"The '{param}' parameter of {func} must be a number in [0, 1). Got {value!r} instead."
-        )
-    return float(value)
-
-
 def _holdout(train: np.ndarray, val: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Split the index array ``train`` into (kept, held out): ``round(len * val)`` held out.
 
@@ -141,7 +135,7 @@ def digits(seed: int = 0, test: float = 0.2, val: float = 0.0) -> Dataset:
     """
     from sklearn.datasets import load_digits
 
-    val = _check_fraction(val, "val", "digits")
+    val = _validate.fraction(val, "val", "digits")
     bunch = load_digits()
     return _split("digits", bunch.data.astype(np.float64), bunch.target, seed, test, val)
 
@@ -161,7 +155,7 @@ def spirals(
         >>> s.x_train.shape, s.x_val.shape, s.x_test.shape
         ((120, 2), (40, 2), (40, 2))
     """
-    val = _check_fraction(val, "val", "spirals")
+    val = _validate.fraction(val, "val", "spirals")
     rng = np.random.default_rng(seed)
     half = n // 2
     t = np.sqrt(rng.uniform(0, 1, half)) * 3 * np.pi
@@ -190,7 +184,7 @@ def blobs(
         >>> b.x_train.shape, b.classes
         ((80, 10), 4)
     """
-    val = _check_fraction(val, "val", "blobs")
+    val = _validate.fraction(val, "val", "blobs")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < classes:
         raise ValueError(
             f"The 'n' parameter of blobs must be an integer >= classes ({classes}). "
@@ -252,10 +246,13 @@ def mnist1d(seed: int = 0, val: float = MNIST1D_VAL) -> Dataset:
         >>> mnist1d(val=0).x_train.shape
         (4000, 40)
     """
-    val = _check_fraction(val, "val", "mnist1d")
+    val = _validate.fraction(val, "val", "mnist1d")
     x, y, x_test, y_test = _mnist1d_arrays()
     train, valid = _holdout(np.arange(len(x)), val, seed)
-    return Dataset("mnist1d", x[train], y[train], x_test, y_test, 10, x[valid], y[valid])
+    # copies: the cached arrays stay read-only and private
+    return Dataset(
+        "mnist1d", x[train], y[train], x_test.copy(), y_test.copy(), 10, x[valid], y[valid]
+    )
 
 
 def load(name: str, seed: int = 0, val: float | None = None) -> Dataset:

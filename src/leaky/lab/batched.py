@@ -1,0 +1,981 @@
+"""Many seeds at once: every seed of one configuration trained as ONE batched model.
+
+The unit of work of the evidence is ``train(config)``: a pure function of a frozen
+``TrainConfig`` that returns a typed ``TrainResult``. Same configuration, same result, bit
+for bit, whatever the number of processes or threads around it: it draws from no global
+random generator (every member has its own ``torch.Generator`` objects) and computes on one
+thread (``torch.set_num_threads(1)`` inside, restored after: one job per core).
+
+**One model, many members.** The seeds of a configuration are the *members* of one model
+whose weights carry a leading member dimension: ``torch.baddbmm`` for the Linear layers,
+a grouped ``conv1d`` (one group per member) for the convolutions, and leaky's own
+activation layers, which act element-wise on any shape. Each member sees exactly what it
+would see alone:
+
+- its own PyTorch-default (or He) initialisation, drawn from a generator seeded with the
+  member's seed (``leaky.lab.models.build``: the plain model of that seed, stacked);
+- its own batch order, from a second generator seeded from the member's seed
+  (``batch_indices``); ``batch_order="cycle"`` is the MNIST-1D authors' fixed order instead;
+- the loss is the *sum* of the members' mean cross-entropies, so each member's gradient is
+  its own, and the optimiser (Adam or SGD, element-wise, no clipping, no weight decay) is
+  member-wise too. Nothing couples two members: a diverged member (NaN) leaves the others
+  untouched, is kept to the end and reported with ``diverged=True``, never dropped.
+
+The GRU has no hand-batched form: its members are plain ``nn.GRU`` modules run one after
+another inside one model (``StackedMembers``), equivalent by construction, not faster.
+
+**Measured** at every evaluation step (step 0, every ``eval_every`` steps, the last step),
+per member, over whole splits (never one batch): loss and accuracy on train, validation
+and test; the initial loss; divergence and its step. On request (``stats_steps``), per
+hidden unit over a whole split: the fraction of inputs on which its pre-activation is > 0,
+the fraction of its outputs that are exactly 0, and a histogram of ``|output|``.
+
+``train_member(config, seed)`` trains one seed as a plain ``nn.Module`` through the same
+loop (the reference that a batched member must equal, and the sequential side of
+``speedup``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from leaky import _validate
+from leaky.lab import models as _models
+
+__all__ = [
+    "ABS_EDGES",
+    "ActivationSnapshot",
+    "BatchedCNN",
+    "BatchedConv1d",
+    "BatchedLinear",
+    "BatchedLogistic",
+    "BatchedMLP",
+    "MemberResult",
+    "SiteStats",
+    "SpeedupResult",
+    "StackedMembers",
+    "TrainConfig",
+    "TrainResult",
+    "batch_indices",
+    "batched_model",
+    "speedup",
+    "train",
+    "train_member",
+    "train_models",
+]
+
+DATASETS = ("mnist1d", "spirals", "digits", "blobs")
+OPTIMIZERS = ("adam", "sgd")
+BATCH_ORDERS = ("shuffle", "cycle")
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+SPLITS = ("train", "val", "test")
+EVAL_CHUNK = 1000  # examples per forward pass when a whole split is measured
+
+ABS_EDGES = tuple(10.0**k for k in range(-6, 3))
+"""Edges of the ``|output|`` histogram: bins ``0`` (exactly), ``(0, 1e-6)``, ``[1e-6, 1e-5)``,
+..., ``[10, 100)``, ``[100, inf)``: ``len(ABS_EDGES) + 2`` bins, NaN counted apart."""
+
+_F = "TrainConfig"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines one batched training job; hashable and JSON-serialisable.
+
+    Attributes:
+        model: ``"logistic"``, ``"mlp"``, ``"cnn"`` or ``"gru"`` (``leaky.lab.models``).
+        dataset: ``"mnist1d"`` (primary), ``"spirals"``, ``"digits"`` or ``"blobs"``.
+        activation: a slope in [0, 1] (leaky's LeakyReLU; ``"relu"`` = 0.0 and
+            ``"identity"`` = 1.0 are stored as those slopes) or ``"gelu"``; ``None`` for the
+            models without a hidden activation (logistic, GRU).
+        seeds: the members, distinct integers >= 0; each seeds its member's initialisation
+            and (through a derived stream) its batch order.
+        optimizer: ``"adam"`` (PyTorch's defaults: betas 0.9/0.999, eps 1e-8) or
+            ``"sgd"`` (plain, no momentum); ``lr`` its learning rate.
+        batch_size, steps: examples per step; optimisation steps.
+        eval_every: measure every this many steps (and always at 0 and at ``steps``);
+            0 measures only at 0 and at ``steps``.
+        val: fraction of the training split held out for validation (0: none, the
+            MNIST-1D paper's protocol); ``split_seed`` chooses it.
+        batch_order: ``"shuffle"`` (each member a fresh permutation per epoch, from its
+            own generator; the last incomplete batch of an epoch is dropped) or ``"cycle"``
+            (the authors' order: step ``t`` takes examples ``(t*B) % n ... + B``, the same
+            for every member).
+        init: ``"default"`` (PyTorch's) or ``"he"`` (slope-dependent gain);
+            ``bias_shift`` is subtracted from every hidden bias after it.
+        dtype: ``"float32"`` or ``"float64"``.
+        stats_steps: steps at which per-unit activation statistics are measured over the
+            whole ``stats_split`` (``"train"``, ``"val"`` or ``"test"``).
+
+    Example:
+        >>> c = TrainConfig(model="mlp", activation="relu", seeds=(0, 1), steps=10)
+        >>> c.activation, c.eval_steps
+        (0.0, (0, 10))
+        >>> TrainConfig.from_dict(c.to_dict()) == c
+        True
+    """
+
+    model: str = "mlp"
+    dataset: str = "mnist1d"
+    activation: float | str | None = 0.0
+    seeds: tuple[int, ...] = (0,)
+    optimizer: str = "adam"
+    lr: float = 1e-2
+    batch_size: int = 100
+    steps: int = 6000
+    eval_every: int = 500
+    val: float = 0.125
+    split_seed: int = 0
+    batch_order: str = "shuffle"
+    init: str = "default"
+    bias_shift: float = 0.0
+    dtype: str = "float32"
+    stats_steps: tuple[int, ...] = ()
+    stats_split: str = "train"
+
+    def __post_init__(self) -> None:
+        put = object.__setattr__
+        act, init, shift = _models.check_model_options(
+            self.model, self.activation, self.init, self.bias_shift, _F
+        )
+        put(self, "activation", act)
+        put(self, "init", init)
+        put(self, "bias_shift", shift)
+        _validate.one_of(self.dataset, "dataset", _F, DATASETS)
+        put(self, "seeds", _validate.int_tuple(self.seeds, "seeds", _F))
+        _validate.one_of(self.optimizer, "optimizer", _F, OPTIMIZERS)
+        put(self, "lr", _validate.positive_real(self.lr, "lr", _F))
+        put(self, "batch_size", _validate.count(self.batch_size, "batch_size", _F, low=1))
+        put(self, "steps", _validate.count(self.steps, "steps", _F, low=0))
+        put(self, "eval_every", _validate.count(self.eval_every, "eval_every", _F, low=0))
+        put(self, "val", _validate.fraction(self.val, "val", _F))
+        put(self, "split_seed", _validate.count(self.split_seed, "split_seed", _F, low=0))
+        _validate.one_of(self.batch_order, "batch_order", _F, BATCH_ORDERS)
+        _validate.one_of(self.dtype, "dtype", _F, tuple(DTYPES))
+        stats = _validate.int_tuple(self.stats_steps, "stats_steps", _F, empty=True)
+        if any(s > self.steps for s in stats):
+            raise ValueError(
+                f"The 'stats_steps' parameter of {_F} must hold steps in [0, steps={self.steps}]."
+                f" Got {stats} instead."
+            )
+        put(self, "stats_steps", tuple(sorted(stats)))
+        _validate.one_of(self.stats_split, "stats_split", _F, SPLITS)
+        if self.stats_split == "val" and self.val == 0 and stats:
+            raise ValueError(
+                f"The 'stats_split' parameter of {_F} is 'val' but no validation split is "
+                "held out (val=0). Choose 'train' or 'test', or set val > 0."
+            )
+
+    @property
+    def eval_steps(self) -> tuple[int, ...]:
+        """The steps at which every member is measured: 0, every ``eval_every``, ``steps``."""
+        every = range(0, self.steps + 1, self.eval_every) if self.eval_every else ()
+        return tuple(sorted({0, self.steps, *every}))
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with ``changes`` applied (and checked)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types (tuples become lists)."""
+        d = dataclasses.asdict(self)
+        d["seeds"], d["stats_steps"] = list(self.seeds), list(self.stats_steps)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """The inverse of ``to_dict``; an unknown key raises, naming the valid ones."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(
+                f"TrainConfig.from_dict got unknown keys {unknown}. Valid keys: {sorted(names)}."
+            )
+        d = dict(data)
+        for key in ("seeds", "stats_steps"):
+            if key in d:
+                d[key] = tuple(d[key])
+        return cls(**d)
+
+
+# --- results ---------------------------------------------------------------------------
+
+
+def _nan_to_none(values: Sequence[float]) -> list[float | None]:
+    return [v if math.isfinite(v) else None for v in values]
+
+
+def _none_to_nan(values: Sequence[float | None]) -> tuple[float, ...]:
+    return tuple(math.nan if v is None else float(v) for v in values)
+
+
+@dataclass(frozen=True)
+class SiteStats:
+    """Per-unit activation statistics of one hidden layer of one member, over a whole split.
+
+    A unit is a feature of a Linear layer or a channel of a convolution (counted over
+    inputs and positions). ``positive_fraction[u]``: the fraction of inputs on which unit
+    ``u``'s pre-activation was > 0 (0 means dead under ReLU, negative-regime under Leaky
+    ReLU); ``zero_fraction[u]``: the fraction of its outputs exactly 0; ``abs_histogram``:
+    counts of ``|output|`` over the layer in the bins of ``ABS_EDGES``; ``nan_count``:
+    NaN outputs (not in the histogram).
+    """
+
+    site: str
+    positive_fraction: tuple[float, ...]
+    zero_fraction: tuple[float, ...]
+    abs_histogram: tuple[int, ...]
+    nan_count: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "site": self.site,
+            "positive_fraction": _nan_to_none(self.positive_fraction),
+            "zero_fraction": _nan_to_none(self.zero_fraction),
+            "abs_histogram": list(self.abs_histogram),
+            "nan_count": self.nan_count,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SiteStats:
+        return cls(
+            d["site"],
+            _none_to_nan(d["positive_fraction"]),
+            _none_to_nan(d["zero_fraction"]),
+            tuple(int(c) for c in d["abs_histogram"]),
+            int(d["nan_count"]),
+        )
+
+
+@dataclass(frozen=True)
+class ActivationSnapshot:
+    """Every hidden layer's ``SiteStats`` of one member at one step, on one split."""
+
+    step: int
+    split: str
+    sites: tuple[SiteStats, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"step": self.step, "split": self.split, "sites": [s.to_dict() for s in self.sites]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ActivationSnapshot:
+        return cls(int(d["step"]), d["split"], tuple(SiteStats.from_dict(s) for s in d["sites"]))
+
+
+_CURVES = tuple(f"{split}_{m}" for split in SPLITS for m in ("loss", "acc"))
+
+
+@dataclass(frozen=True)
+class MemberResult:
+    """One member (seed) of a batched run: its curves at ``TrainResult.steps``, its fate.
+
+    ``*_loss`` is the mean cross-entropy and ``*_acc`` the accuracy (a fraction) over the
+    whole split at each evaluation step; NaN where the member's outputs were not finite
+    (after divergence), and empty tuples for ``val_*`` when no validation split was held
+    out. ``initial_loss`` is ``train_loss[0]``, before any step. ``diverged_step`` is the
+    first step whose minibatch loss, or the first evaluation whose loss, was not finite.
+    """
+
+    seed: int
+    diverged: bool
+    diverged_step: int | None
+    train_loss: tuple[float, ...]
+    train_acc: tuple[float, ...]
+    val_loss: tuple[float, ...]
+    val_acc: tuple[float, ...]
+    test_loss: tuple[float, ...]
+    test_acc: tuple[float, ...]
+    activations: tuple[ActivationSnapshot, ...] = ()
+
+    @property
+    def initial_loss(self) -> float:
+        return self.train_loss[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "seed": self.seed,
+            "diverged": self.diverged,
+            "diverged_step": self.diverged_step,
+        }
+        d |= {name: _nan_to_none(getattr(self, name)) for name in _CURVES}
+        d["activations"] = [a.to_dict() for a in self.activations]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MemberResult:
+        return cls(
+            seed=int(d["seed"]),
+            diverged=bool(d["diverged"]),
+            diverged_step=None if d["diverged_step"] is None else int(d["diverged_step"]),
+            **{name: _none_to_nan(d[name]) for name in _CURVES},
+            activations=tuple(ActivationSnapshot.from_dict(a) for a in d["activations"]),
+        )
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What ``train`` returns: the configuration, the evaluation steps, one result per seed.
+
+    Example:
+        >>> r = train(TrainConfig(dataset="spirals", steps=4, eval_every=2, seeds=(0, 1)))
+        >>> r.steps, len(r.members), r.final("test_acc").shape
+        ((0, 2, 4), 2, (2,))
+        >>> TrainResult.from_dict(r.to_dict()).to_dict() == r.to_dict()
+        True
+    """
+
+    config: TrainConfig
+    steps: tuple[int, ...]
+    members: tuple[MemberResult, ...]
+
+    def curve(self, name: str) -> np.ndarray:
+        """``(members, steps)`` array of one curve, e.g. ``"test_acc"`` (NaN kept)."""
+        _validate.one_of(name, "name", "TrainResult.curve", _CURVES)
+        return np.array([getattr(m, name) for m in self.members], dtype=np.float64).reshape(
+            len(self.members), -1
+        )
+
+    def final(self, name: str) -> np.ndarray:
+        """One value per member at the last step, e.g. ``final("test_acc")`` (NaN kept)."""
+        return self.curve(name)[:, -1]
+
+    @property
+    def diverged(self) -> np.ndarray:
+        """One bool per member."""
+        return np.array([m.diverged for m in self.members])
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON types only; NaN becomes None."""
+        return {
+            "config": self.config.to_dict(),
+            "steps": list(self.steps),
+            "members": [m.to_dict() for m in self.members],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainResult:
+        return cls(
+            TrainConfig.from_dict(d["config"]),
+            tuple(int(s) for s in d["steps"]),
+            tuple(MemberResult.from_dict(m) for m in d["members"]),
+        )
+
+
+# --- batched layers and models ---------------------------------------------------------
+
+
+class BatchedLinear(nn.Module):
+    """``members`` Linear layers in one: ``y[m] = x[m] @ weight[m] + bias[m]``.
+
+    ``weight`` has shape ``(members, in, out)`` (member ``m``'s ``nn.Linear.weight.T``),
+    ``bias`` ``(members, 1, out)``; ``x`` is ``(members, batch, in)``.
+    """
+
+    def __init__(self, layers: Sequence[nn.Linear]) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.stack([lin.weight.detach().t() for lin in layers]))
+        self.bias = nn.Parameter(torch.stack([lin.bias.detach() for lin in layers]).unsqueeze(1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.baddbmm(self.bias, x, self.weight)
+
+    def member(self, m: int) -> nn.Linear:
+        _, fan_in, fan_out = self.weight.shape
+        w = self.weight
+        lin = nn.Linear(fan_in, fan_out, device="meta", dtype=w.dtype).to_empty(device=w.device)
+        with torch.no_grad():
+            lin.weight.copy_(w[m].t())
+            lin.bias.copy_(self.bias[m, 0])
+        return lin
+
+
+class BatchedConv1d(nn.Module):
+    """``members`` Conv1d layers in one grouped convolution (one group per member).
+
+    Works on ``(batch, members * channels, length)`` tensors, member-major along the
+    channels. ``weight`` is ``(members, out, in, kernel)``, ``bias`` ``(members, out)``.
+    """
+
+    def __init__(self, layers: Sequence[nn.Conv1d]) -> None:
+        super().__init__()
+        first = layers[0]
+        self.stride, self.padding = first.stride, first.padding
+        self.weight = nn.Parameter(torch.stack([c.weight.detach() for c in layers]))
+        self.bias = nn.Parameter(torch.stack([c.bias.detach() for c in layers]))
+
+    def forward(self, x: Tensor) -> Tensor:
+        members, out, fan_in, kernel = self.weight.shape
+        return F.conv1d(
+            x,
+            self.weight.reshape(members * out, fan_in, kernel),
+            self.bias.reshape(members * out),
+            stride=self.stride,
+            padding=self.padding,
+            groups=members,
+        )
+
+    def member(self, m: int) -> nn.Conv1d:
+        _, out, fan_in, kernel = self.weight.shape
+        w = self.weight
+        conv = nn.Conv1d(
+            fan_in,
+            out,
+            kernel,
+            stride=self.stride,
+            padding=self.padding,
+            device="meta",
+            dtype=w.dtype,
+        ).to_empty(device=w.device)
+        with torch.no_grad():
+            conv.weight.copy_(w[m])
+            conv.bias.copy_(self.bias[m])
+        return conv
+
+
+class BatchedLogistic(nn.Module):
+    """Logistic regression members: ``(members, batch, features) -> (members, batch, classes)``."""
+
+    def __init__(self, members: Sequence[_models.Logistic]) -> None:
+        super().__init__()
+        self.template = members[0]
+        self.linear = BatchedLinear([m.linear for m in members])
+
+    def forward(self, x: Tensor, record: list[Tensor] | None = None) -> Tensor:
+        return self.linear(x)
+
+    def member(self, m: int) -> nn.Module:
+        t = self.template
+        with torch.device("meta"):
+            out = _models.Logistic(t.features, t.classes)
+        out.linear = self.linear.member(m)
+        return out
+
+
+class BatchedMLP(nn.Module):
+    """The paper's MLP, members batched; ``record`` gets ``(members, batch, hidden)`` tensors."""
+
+    def __init__(self, members: Sequence[_models.MLP]) -> None:
+        super().__init__()
+        self.template = members[0]
+        self.linear1 = BatchedLinear([m.linear1 for m in members])
+        self.linear2 = BatchedLinear([m.linear2 for m in members])
+        self.linear3 = BatchedLinear([m.linear3 for m in members])
+        self.act = members[0].act  # element-wise, stateless: one layer serves every member
+
+    def forward(self, x: Tensor, record: list[Tensor] | None = None) -> Tensor:
+        z1 = self.linear1(x)
+        h = self.act(z1)
+        z2 = self.linear2(h)
+        h = h + self.act(z2)
+        if record is not None:
+            record += [z1, z2]
+        return self.linear3(h)
+
+    def member(self, m: int) -> nn.Module:
+        t = self.template
+        with torch.device("meta"):
+            out = _models.MLP(t.features, t.classes, t.hidden)
+        out.act = self.act
+        for name in ("linear1", "linear2", "linear3"):
+            setattr(out, name, getattr(self, name).member(m))
+        return out
+
+
+class BatchedCNN(nn.Module):
+    """The paper's CNN, members batched through grouped convolutions.
+
+    ``record`` gets the pre-activations as ``(members, batch, channels, length)`` tensors.
+    """
+
+    def __init__(self, members: Sequence[_models.CNN]) -> None:
+        super().__init__()
+        self.template = members[0]
+        self.conv1 = BatchedConv1d([m.conv1 for m in members])
+        self.conv2 = BatchedConv1d([m.conv2 for m in members])
+        self.conv3 = BatchedConv1d([m.conv3 for m in members])
+        self.linear = BatchedLinear([m.linear for m in members])
+        self.act = members[0].act
+
+    def forward(self, x: Tensor, record: list[Tensor] | None = None) -> Tensor:
+        members, batch, _ = x.shape
+        h = x.transpose(0, 1)  # (batch, members * 1 channel, length)
+        for conv in (self.conv1, self.conv2, self.conv3):
+            z = conv(h)
+            if record is not None:
+                record.append(z.unflatten(1, (members, -1)).transpose(0, 1))
+            h = self.act(z)
+        h = h.reshape(batch, members, -1).transpose(0, 1)  # each member's (channels x length)
+        return self.linear(h)
+
+    def member(self, m: int) -> nn.Module:
+        t = self.template
+        with torch.device("meta"):
+            out = _models.CNN(t.features, t.classes, t.channels)
+        out.act = self.act
+        for name in ("conv1", "conv2", "conv3", "linear"):
+            setattr(out, name, getattr(self, name).member(m))
+        return out
+
+
+class StackedMembers(nn.Module):
+    """Any plain models as members of one model, run one after another (e.g. the GRU).
+
+    Equivalent to training each alone by construction; not faster.
+    """
+
+    def __init__(self, members: Sequence[nn.Module]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: Tensor, record: list[Tensor] | None = None) -> Tensor:
+        parts: list[list[Tensor]] = []
+        outs = []
+        for i, model in enumerate(self.members):
+            rec: list[Tensor] | None = [] if record is not None else None
+            outs.append(model(x[i], record=rec))
+            if rec is not None:
+                parts.append(rec)
+        if record is not None and parts and parts[0]:
+            record += [torch.stack(site) for site in zip(*parts, strict=True)]
+        return torch.stack(outs)
+
+    def member(self, m: int) -> nn.Module:
+        return self.members[m]
+
+
+_BATCHED: dict[type, type[nn.Module]] = {
+    _models.Logistic: BatchedLogistic,
+    _models.MLP: BatchedMLP,
+    _models.CNN: BatchedCNN,
+}
+
+
+def batched_model(members: Sequence[nn.Module]) -> nn.Module:
+    """One batched model of plain models of one class (their parameters copied, stacked).
+
+    ``model.member(m)`` gives member ``m`` back as a plain model.
+
+    Example:
+        >>> plain = [_models.build("mlp", 0.0, seed=s) for s in (0, 1)]
+        >>> both = batched_model(plain)
+        >>> x = torch.randn(5, 40)
+        >>> out = both(x.expand(2, 5, 40))
+        >>> torch.allclose(out[1], plain[1](x), atol=1e-6)
+        True
+    """
+    kind = type(members[0])
+    if any(type(m) is not kind for m in members):
+        raise ValueError("batched_model needs members of one class.")
+    return _BATCHED.get(kind, StackedMembers)(members)
+
+
+class _Single(nn.Module):
+    """A plain model seen as a batched model of one member (the sequential reference)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: Tensor, record: list[Tensor] | None = None) -> Tensor:
+        rec: list[Tensor] | None = [] if record is not None else None
+        out = self.model(x[0], record=rec)
+        if record is not None and rec is not None:
+            record += [r.unsqueeze(0) for r in rec]
+        return out.unsqueeze(0)
+
+    def member(self, m: int) -> nn.Module:
+        return self.model
+
+
+# --- data, batches, seeds --------------------------------------------------------------
+
+
+def stream_seed(seed: int, stream: int) -> int:
+    """An independent 63-bit seed for stream ``stream`` of member ``seed`` (SeedSequence).
+
+    Example:
+        >>> stream_seed(0, 1) == stream_seed(0, 1) != stream_seed(1, 1)
+        True
+    """
+    state = np.random.SeedSequence([seed, stream]).generate_state(2, np.uint32)
+    return (int(state[0]) << 31) ^ int(state[1])
+
+
+_ORDER_STREAM = 1  # stream 0 is the seed itself (the initialisation)
+
+
+def _load(config: TrainConfig):  # -> leaky.lab.data.Dataset
+    from leaky.lab import data
+
+    return data.load(config.dataset, seed=config.split_seed, val=config.val)
+
+
+def batch_indices(config: TrainConfig, seed: int) -> Iterator[Tensor]:
+    """The training indices member ``seed`` sees, step by step (int64 tensors).
+
+    ``"shuffle"``: a permutation per epoch from the member's own generator, cut into
+    ``n // batch_size`` batches; ``"cycle"``: the authors' ``(t * B) % n`` slices.
+
+    Example:
+        >>> c = TrainConfig(dataset="spirals", batch_size=4, steps=2)
+        >>> it = batch_indices(c, seed=0)
+        >>> next(it).shape
+        torch.Size([4])
+    """
+    n = len(_load(config).y_train)
+    return _index_stream(config, seed, n)
+
+
+def _index_stream(config: TrainConfig, seed: int, n: int) -> Iterator[Tensor]:
+    b = config.batch_size
+    if config.batch_order == "cycle":
+        step = 0
+        while True:
+            start = (step * b) % n
+            yield torch.arange(start, min(start + b, n))
+            step += 1
+    if b > n:
+        raise ValueError(
+            f"The 'batch_size' parameter of {_F} must be at most the training split's size "
+            f"({n}) with batch_order='shuffle'. Got {b} instead."
+        )
+    generator = torch.Generator().manual_seed(stream_seed(seed, _ORDER_STREAM))
+    while True:
+        perm = torch.randperm(n, generator=generator)
+        for k in range(n // b):
+            yield perm[k * b : (k + 1) * b]
+
+
+# --- measuring ---------------------------------------------------------------------------
+
+
+class _SiteCounter:
+    """Accumulates per-unit statistics of one site over chunks: ``(members, n, units, *)``."""
+
+    def __init__(self) -> None:
+        self.positive: Tensor | None = None
+        self.zero: Tensor | None = None
+        self.hist: Tensor | None = None
+        self.nan: Tensor | None = None
+        self.count = 0
+
+    def add(self, z: Tensor, h: Tensor) -> None:
+        members, n = z.shape[:2]
+        reduce = (1, *range(3, z.dim()))
+        positive = (z > 0).sum(dim=reduce, dtype=torch.int64)
+        zero = (h == 0).sum(dim=reduce, dtype=torch.int64)
+        a = h.abs().reshape(members, -1)
+        finite = ~torch.isnan(a)
+        edges = torch.tensor(ABS_EDGES, dtype=a.dtype)
+        bucket = torch.where(a == 0, 0, torch.bucketize(a, edges, right=True) + 1)
+        bucket = torch.where(finite, bucket, len(ABS_EDGES) + 2)  # a NaN bucket, dropped
+        bins = len(ABS_EDGES) + 3
+        offsets = torch.arange(members).unsqueeze(1) * bins
+        hist = torch.bincount((bucket + offsets).reshape(-1), minlength=members * bins)
+        hist = hist.reshape(members, bins)
+        nan = hist[:, -1].clone()
+        hist = hist[:, :-1]
+        if self.positive is None:
+            self.positive, self.zero, self.hist, self.nan = positive, zero, hist, nan
+        else:
+            self.positive += positive
+            self.zero += zero
+            self.hist += hist  # type: ignore[operator]
+            self.nan += nan  # type: ignore[operator]
+        self.count += n * int(np.prod(z.shape[3:], dtype=np.int64))
+
+    def result(self, m: int, site: str) -> SiteStats:
+        assert self.positive is not None and self.zero is not None
+        assert self.hist is not None and self.nan is not None
+        return SiteStats(
+            site,
+            tuple((self.positive[m].double() / self.count).tolist()),
+            tuple((self.zero[m].double() / self.count).tolist()),
+            tuple(int(c) for c in self.hist[m].tolist()),
+            int(self.nan[m]),
+        )
+
+
+def _evaluate(
+    model: nn.Module, x: Tensor, y: Tensor, members: int, sites: tuple[str, ...] | None = None
+) -> tuple[Tensor, Tensor, list[_SiteCounter]]:
+    """Mean loss and accuracy per member over a whole split (and per-unit counts)."""
+    loss_sum = torch.zeros(members, dtype=torch.float64)
+    correct = torch.zeros(members, dtype=torch.int64)
+    finite = torch.ones(members, dtype=torch.bool)
+    counters = [_SiteCounter() for _ in sites or ()]
+    act = getattr(model, "act", None) or getattr(getattr(model, "model", None), "act", None)
+    with torch.no_grad():
+        for start in range(0, len(y), EVAL_CHUNK):
+            xb, yb = x[start : start + EVAL_CHUNK], y[start : start + EVAL_CHUNK]
+            record: list[Tensor] | None = [] if sites else None
+            logits = model(xb.expand(members, *xb.shape), record=record)
+            finite &= torch.isfinite(logits).flatten(1).all(1)
+            losses = F.cross_entropy(
+                logits.flatten(0, 1), yb.repeat(members), reduction="none"
+            ).view(members, -1)
+            loss_sum += losses.double().sum(1)
+            correct += (logits.argmax(-1) == yb).sum(1)
+            if record:
+                for counter, z in zip(counters, record, strict=True):
+                    counter.add(z, act(z) if act is not None else z)
+    n = max(len(y), 1)
+    nan = torch.full((members,), math.nan, dtype=torch.float64)
+    loss = torch.where(finite, loss_sum / n, nan)
+    acc = torch.where(finite, correct.double() / n, nan)
+    return loss, acc, counters
+
+
+def _optimizer(config: TrainConfig, params: Any) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr)
+    return torch.optim.SGD(params, lr=config.lr)
+
+
+def _fit(model: nn.Module, config: TrainConfig, seeds: tuple[int, ...]) -> list[MemberResult]:
+    """The training loop every path shares: ``model`` maps (members, B, F) -> (members, B, C)."""
+    dtype = DTYPES[config.dtype]
+    data = _load(config)
+    splits = {}
+    for name in SPLITS:
+        x, y = data.split(name)
+        if name == "val" and len(y) == 0:
+            continue
+        splits[name] = (torch.tensor(x, dtype=dtype), torch.tensor(y))
+    x_train, y_train = splits["train"]
+    members = len(seeds)
+    streams = [_index_stream(config, s, len(y_train)) for s in seeds]
+    sites = tuple(getattr(model.member(0), "hidden_layers", ()))
+    opt = _optimizer(config, model.parameters())
+    evals = set(config.eval_steps)
+    curves: dict[str, list[list[float]]] = {name: [] for name in _CURVES}
+    diverged_at: list[int | None] = [None] * members
+    snapshots: list[list[ActivationSnapshot]] = [[] for _ in seeds]
+
+    def measure(step: int) -> None:
+        for name, (x, y) in splits.items():
+            loss, acc, _ = _evaluate(model, x, y, members)
+            curves[f"{name}_loss"].append(loss.tolist())
+            curves[f"{name}_acc"].append(acc.tolist())
+            for m in torch.nonzero(~torch.isfinite(loss)).flatten().tolist():
+                if diverged_at[m] is None:
+                    diverged_at[m] = step
+
+    def probe(step: int) -> None:
+        x, y = splits[config.stats_split]
+        _, _, counters = _evaluate(model, x, y, members, sites)
+        for m in range(members):
+            stats = tuple(c.result(m, s) for c, s in zip(counters, sites, strict=True))
+            snapshots[m].append(ActivationSnapshot(step, config.stats_split, stats))
+
+    stats_steps = set(config.stats_steps) if sites else set()
+    for step in range(config.steps + 1):
+        if step in evals:
+            measure(step)
+        if step in stats_steps:
+            probe(step)
+        if step == config.steps:
+            break
+        idx = torch.stack([next(s) for s in streams])  # (members, B)
+        xb = x_train.index_select(0, idx.flatten()).view(*idx.shape, -1)
+        yb = y_train.index_select(0, idx.flatten())
+        logits = model(xb)
+        losses = F.cross_entropy(logits.flatten(0, 1), yb, reduction="none")
+        losses = losses.view(idx.shape).mean(1)  # each member's own mean loss
+        bad = ~torch.isfinite(losses.detach())
+        if bad.any():
+            for m in torch.nonzero(bad).flatten().tolist():
+                if diverged_at[m] is None:
+                    diverged_at[m] = step + 1
+        opt.zero_grad(set_to_none=True)
+        losses.sum().backward()
+        opt.step()
+
+    results = []
+    for m, seed in enumerate(seeds):
+        values = {name: tuple(point[m] for point in curves[name]) for name in _CURVES}
+        results.append(
+            MemberResult(
+                seed=seed,
+                diverged=diverged_at[m] is not None,
+                diverged_step=diverged_at[m],
+                activations=tuple(snapshots[m]),
+                **values,
+            )
+        )
+    return results
+
+
+class _OneThread:
+    """``torch.set_num_threads(1)`` for a block, restored after (one job per core)."""
+
+    def __enter__(self) -> None:
+        self.threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+
+    def __exit__(self, *exc: object) -> None:
+        torch.set_num_threads(self.threads)
+
+
+def _plain(config: TrainConfig, seed: int) -> nn.Module:
+    data = _load(config)
+    return _models.build(
+        config.model,
+        config.activation,
+        seed=seed,
+        features=data.features,
+        classes=data.classes,
+        init=config.init,
+        bias_shift=config.bias_shift,
+        dtype=DTYPES[config.dtype],
+    )
+
+
+def train(config: TrainConfig) -> TrainResult:
+    """Train every seed of ``config`` as one batched model; a pure function of ``config``.
+
+    Example:
+        >>> c = TrainConfig(dataset="spirals", steps=20, eval_every=10, seeds=(0, 1, 2))
+        >>> r = train(c)
+        >>> r.steps, r.final("test_acc").shape, bool(r.diverged.any())
+        ((0, 10, 20), (3,), False)
+        >>> train(c) == r  # bit for bit
+        True
+    """
+    if not isinstance(config, TrainConfig):
+        raise TypeError(
+            f"The 'config' parameter of train must be a TrainConfig. "
+            f"Got {_validate._received(config)} instead."
+        )
+    return train_models(config)[0]
+
+
+def train_member(config: TrainConfig, seed: int) -> tuple[MemberResult, nn.Module]:
+    """Train one seed alone as a plain ``nn.Module``, through the same loop as ``train``.
+
+    The reference a batched member must equal (``seed`` need not be in ``config.seeds``);
+    returns the member's result and the trained model.
+    """
+    seed = _validate.count(seed, "seed", "train_member", low=0)
+    with _OneThread():
+        model = _plain(config, seed)
+        (result,) = _fit(_Single(model), config, (seed,))
+    return result, model
+
+
+def train_models(config: TrainConfig) -> tuple[TrainResult, list[nn.Module]]:
+    """Like ``train``, and also the trained members as plain models (to inspect or reuse)."""
+    with _OneThread():
+        model = batched_model([_plain(config, s) for s in config.seeds])
+        members = _fit(model, config, config.seeds)
+        plain = [model.member(m) for m in range(len(config.seeds))]
+    return TrainResult(config, config.eval_steps, tuple(members)), plain
+
+
+# --- speed -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpeedupResult:
+    """Wall times of N seeds trained as one batched model and one after another.
+
+    Both sides train the same configuration through the same loop, in one process, one
+    thread, alternating within each repetition; ``ratio`` per repetition is
+    ``sequential / batched``.
+    """
+
+    config: TrainConfig
+    batched_seconds: tuple[float, ...]
+    sequential_seconds: tuple[float, ...]
+
+    @property
+    def ratios(self) -> tuple[float, ...]:
+        return tuple(
+            s / b for s, b in zip(self.sequential_seconds, self.batched_seconds, strict=True)
+        )
+
+    @property
+    def median_ratio(self) -> float:
+        return statistics.median(self.ratios)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "config": self.config.to_dict(),
+            "batched_seconds": list(self.batched_seconds),
+            "sequential_seconds": list(self.sequential_seconds),
+            "ratios": list(self.ratios),
+            "median_ratio": self.median_ratio,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SpeedupResult:
+        return cls(
+            TrainConfig.from_dict(d["config"]),
+            tuple(d["batched_seconds"]),
+            tuple(d["sequential_seconds"]),
+        )
+
+
+def speedup(
+    seeds: int = 10, steps: int = 300, repeats: int = 5, model: str = "mlp"
+) -> SpeedupResult:
+    """Time ``seeds`` seeds of the MNIST-1D ``model`` batched against one after another.
+
+    The recipe is the paper's (Adam, lr 1e-2, batch 100) for ``steps`` steps, measured at
+    the start and the end. Each repetition times both sides (in alternating order).
+
+    Example:
+        >>> r = speedup(seeds=2, steps=3, repeats=1)
+        >>> len(r.ratios), r.median_ratio > 0
+        (1, True)
+    """
+    seeds = _validate.count(seeds, "seeds", "speedup", low=1)
+    steps = _validate.count(steps, "steps", "speedup", low=1)
+    repeats = _validate.count(repeats, "repeats", "speedup", low=1)
+    activation = 0.0 if _models.HAS_ACTIVATION.get(model, False) else None
+    config = TrainConfig(
+        model=model,
+        activation=activation,
+        seeds=tuple(range(seeds)),
+        steps=steps,
+        eval_every=0,
+    )
+    _load(config)  # the data set is generated once, outside the clock
+    batched: list[float] = []
+    sequential: list[float] = []
+
+    def time_batched() -> None:
+        start = time.perf_counter()
+        train(config)
+        batched.append(time.perf_counter() - start)
+
+    def time_sequential() -> None:
+        start = time.perf_counter()
+        for s in config.seeds:
+            train_member(config, s)
+        sequential.append(time.perf_counter() - start)
+
+    for r in range(repeats):
+        first, second = (
+            (time_batched, time_sequential)
+            if r % 2 == 0
+            else (
+                time_sequential,
+                time_batched,
+            )
+        )
+        first()
+        second()
+    return SpeedupResult(config, tuple(batched), tuple(sequential))
