@@ -402,45 +402,58 @@ class BatchedLinear(nn.Module):
 
 
 class BatchedConv1d(nn.Module):
-    """``members`` Conv1d layers in one grouped convolution (one group per member).
+    """``members`` Conv1d layers in one, as im2col and one batched matrix product.
 
-    Works on ``(batch, members * channels, length)`` tensors, member-major along the
-    channels. ``weight`` is ``(members, out, in, kernel)``, ``bias`` ``(members, out)``.
+    Works channels-last: ``(members, batch, length, channels)`` in and out. The columns
+    are the ``kernel`` strided slices of the padded input side by side, so
+    ``weight`` is ``(members, kernel * in, out)`` (row ``j * in + c`` is tap ``j`` of input
+    channel ``c``) and ``bias`` ``(members, 1, out)``. (A grouped ``conv1d`` with one group
+    per member computes the same, but oneDNN runs it several times slower on CPU than
+    this; the backward of these slices is cheap, that of ``Tensor.unfold`` is not.)
     """
 
     def __init__(self, layers: Sequence[nn.Conv1d]) -> None:
         super().__init__()
         first = layers[0]
-        self.stride, self.padding = first.stride, first.padding
-        self.weight = nn.Parameter(torch.stack([c.weight.detach() for c in layers]))
-        self.bias = nn.Parameter(torch.stack([c.bias.detach() for c in layers]))
+        (self.kernel,), (self.stride,), (self.padding,) = (
+            first.kernel_size,
+            first.stride,
+            first.padding,
+        )
+        out, fan_in, kernel = first.weight.shape
+        self.weight = nn.Parameter(
+            torch.stack(
+                [c.weight.detach().permute(2, 1, 0).reshape(kernel * fan_in, out) for c in layers]
+            )
+        )
+        self.bias = nn.Parameter(torch.stack([c.bias.detach() for c in layers]).unsqueeze(1))
 
     def forward(self, x: Tensor) -> Tensor:
-        members, out, fan_in, kernel = self.weight.shape
-        return F.conv1d(
-            x,
-            self.weight.reshape(members * out, fan_in, kernel),
-            self.bias.reshape(members * out),
-            stride=self.stride,
-            padding=self.padding,
-            groups=members,
-        )
+        members, batch, length, _ = x.shape
+        k, s, p = self.kernel, self.stride, self.padding
+        xp = F.pad(x, (0, 0, p, p)) if p else x
+        out_length = (length + 2 * p - k) // s + 1
+        span = s * (out_length - 1) + 1
+        cols = torch.cat([xp[:, :, j : j + span : s] for j in range(k)], dim=3)
+        y = torch.baddbmm(self.bias, cols.view(members, batch * out_length, -1), self.weight)
+        return y.view(members, batch, out_length, -1)
 
     def member(self, m: int) -> nn.Conv1d:
-        _, out, fan_in, kernel = self.weight.shape
+        _, rows, out = self.weight.shape
+        fan_in = rows // self.kernel
         w = self.weight
         conv = nn.Conv1d(
             fan_in,
             out,
-            kernel,
+            self.kernel,
             stride=self.stride,
             padding=self.padding,
             device="meta",
             dtype=w.dtype,
         ).to_empty(device=w.device)
         with torch.no_grad():
-            conv.weight.copy_(w[m])
-            conv.bias.copy_(self.bias[m])
+            conv.weight.copy_(w[m].reshape(self.kernel, fan_in, out).permute(2, 1, 0))
+            conv.bias.copy_(self.bias[m, 0])
         return conv
 
 
@@ -494,38 +507,56 @@ class BatchedMLP(nn.Module):
 
 
 class BatchedCNN(nn.Module):
-    """The paper's CNN, members batched through grouped convolutions.
+    """The paper's CNN, members batched, computed channels-last.
 
-    ``record`` gets the pre-activations as ``(members, batch, channels, length)`` tensors.
+    The classifier reads the last convolution's ``(length, channels)`` features in that
+    order, so its weight rows are the plain model's ``(channels, length)`` rows permuted
+    (``member`` permutes them back). ``record`` gets the pre-activations as
+    ``(members, batch, channels, length)`` tensors.
     """
 
     def __init__(self, members: Sequence[_models.CNN]) -> None:
         super().__init__()
-        self.template = members[0]
+        t = self.template = members[0]
         self.conv1 = BatchedConv1d([m.conv1 for m in members])
         self.conv2 = BatchedConv1d([m.conv2 for m in members])
         self.conv3 = BatchedConv1d([m.conv3 for m in members])
-        self.linear = BatchedLinear([m.linear for m in members])
-        self.act = members[0].act
+        self.length = _models.conv_length(t.features, t.kernels)
+        self.linear = BatchedLinear([self._to_ours(m.linear) for m in members])
+        self.act = t.act
+
+    def _to_ours(self, linear: nn.Linear) -> nn.Linear:
+        """Reorder the classifier's inputs from (channels, length) to (length, channels)."""
+        out = nn.Linear(linear.in_features, linear.out_features, device="meta")
+        out = out.to_empty(device=linear.weight.device).to(linear.weight.dtype)
+        c, n = self.template.channels, self.length
+        with torch.no_grad():
+            out.weight.copy_(linear.weight.view(-1, c, n).transpose(1, 2).reshape(-1, c * n))
+            out.bias.copy_(linear.bias)
+        return out
 
     def forward(self, x: Tensor, record: list[Tensor] | None = None) -> Tensor:
-        members, batch, _ = x.shape
-        h = x.transpose(0, 1)  # (batch, members * 1 channel, length)
+        members, batch, length = x.shape
+        h = x.reshape(members, batch, length, 1)
         for conv in (self.conv1, self.conv2, self.conv3):
             z = conv(h)
             if record is not None:
-                record.append(z.unflatten(1, (members, -1)).transpose(0, 1))
+                record.append(z.transpose(2, 3))
             h = self.act(z)
-        h = h.reshape(batch, members, -1).transpose(0, 1)  # each member's (channels x length)
-        return self.linear(h)
+        return self.linear(h.reshape(members, batch, -1))
 
     def member(self, m: int) -> nn.Module:
         t = self.template
         with torch.device("meta"):
             out = _models.CNN(t.features, t.classes, t.channels)
         out.act = self.act
-        for name in ("conv1", "conv2", "conv3", "linear"):
+        for name in ("conv1", "conv2", "conv3"):
             setattr(out, name, getattr(self, name).member(m))
+        ours = self.linear.member(m)
+        c, n = t.channels, self.length
+        with torch.no_grad():
+            ours.weight.copy_(ours.weight.view(-1, n, c).transpose(1, 2).reshape(-1, c * n))
+        out.linear = ours
         return out
 
 
