@@ -480,3 +480,136 @@ def fraction(value: Any, param: str, func: str) -> float:
             f"Got {_received(value)} instead."
         )
     return x
+
+
+# --- leaky.lab.runner and leaky.lab.store ----------------------------------------------
+
+_SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+
+
+def object_ref(value: Any, param: str, func: str) -> str:
+    """A ``"package.module:name"`` reference (its form only; nothing is imported)."""
+    import re
+
+    if not isinstance(value, str) or not re.fullmatch(
+        r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", value
+    ):
+        raise ValueError(
+            f"The '{param}' parameter of {func} must look like 'package.module:function'. "
+            f"Got {_received(value)} instead."
+        )
+    return value
+
+
+def module_names(value: Any, param: str, func: str) -> tuple[str, ...]:
+    """A sequence of dotted module names (``"leaky.lab.models"``), as a tuple."""
+    import re
+
+    items = list(value) if isinstance(value, (list, tuple)) else None
+    if items is None or not all(
+        isinstance(m, str) and re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", m) for m in items
+    ):
+        raise ValueError(
+            f"The '{param}' parameter of {func} must be a list or tuple of module names like "
+            f"'leaky.lab.models'. Got {_received(value)} instead."
+        )
+    return tuple(items)
+
+
+def scheduler_address(value: Any, param: str, func: str) -> str | None:
+    """None (no Dask), ``"local"`` (a LocalCluster) or a Dask scheduler address.
+
+    ``host:port`` means ``tcp://host:port``; the schemes are tcp, tls, ws, wss and ucx.
+
+    Example:
+        >>> scheduler_address("127.0.0.1:8786", "scheduler", "run")
+        'tcp://127.0.0.1:8786'
+    """
+    import re
+
+    if value is None or value == "local":
+        return value
+    text = value.strip() if isinstance(value, str) else None
+    if text is not None and "://" not in text:
+        text = f"tcp://{text}"
+    schemes = "|".join(_SCHEDULER_SCHEMES)
+    host = r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)"
+    if text is None or not re.fullmatch(rf"({schemes})://{host}:\d{{1,5}}", text):
+        raise ValueError(
+            f"The '{param}' parameter of {func} must be 'local' (a Dask LocalCluster here) or "
+            f"the address of a running Dask scheduler like 'tcp://host:8786' (schemes: "
+            f"{', '.join(_SCHEDULER_SCHEMES)}). Got {_received(value)} instead."
+        )
+    return text
+
+
+def jobs_for(value: Any, scheduler: str | None, param: str, func: str) -> int | None:
+    """``jobs``: None (one per core) or an int >= 1; None only with a scheduler address
+    (there the cluster's workers run the tasks)."""
+    if value is None:
+        return None
+    jobs = positive_int(value, param, func)
+    if scheduler not in (None, "local"):
+        raise ValueError(
+            f"The '{param}' parameter of {func} does not apply with the scheduler "
+            f"{scheduler!r}: that cluster's workers run the tasks. Leave it out (None). "
+            f"Got {_received(value)} instead."
+        )
+    return jobs
+
+
+def sequence_of(value: Any, param: str, func: str, cls: type, source: str) -> list[Any]:
+    """A list or tuple (possibly empty) of ``cls`` instances; ``source`` says where from."""
+    if not isinstance(value, (list, tuple)) or not all(type(v) is cls for v in value):
+        raise ValueError(
+            f"The '{param}' parameter of {func} must be a list of {cls.__name__} objects "
+            f"({source}). Got {_received(value)} instead."
+        )
+    return list(value)
+
+
+# --- seeds (leaky tune, the report's commands) -----------------------------------------
+
+SEED_MAX = 2**32 - 1
+"""The largest seed: every generator leaky seeds takes [0, 2**32 - 1] (NumPy's legacy and
+scikit-learn's ``random_state`` stop there; torch stops at 2**64 - 1 and refuses -1)."""
+
+
+def seed(value: Any, param: str, func: str) -> int:
+    """A seed: an integer (not a bool) in [0, SEED_MAX].
+
+    Example:
+        >>> seed(7, "seed", "leaky report")
+        7
+        >>> seed(-1, "--seed", "leaky report")
+        Traceback (most recent call last):
+          ...
+        ValueError: The '--seed' parameter of leaky report must be an integer in [0, 4294967295] (a seed). Got -1 (int) instead.
+    """  # noqa: E501
+    ok = not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, np.integer))
+    if not ok or not 0 <= value <= SEED_MAX:
+        raise ValueError(
+            f"The '{param}' parameter of {func} must be an integer in [0, {SEED_MAX}] (a seed). "
+            f"Got {_received(value)} instead."
+        )
+    return int(value)
+
+
+def seed_list(text: Any, param: str, func: str) -> list[int]:
+    """Distinct seeds written as comma-separated integers: ``"0,1,2"`` -> ``[0, 1, 2]``.
+
+    Example:
+        >>> seed_list("0, 1,2", "--seeds", "leaky tune")
+        [0, 1, 2]
+    """
+    items = [v for v in text.split(",") if v.strip()] if isinstance(text, str) else []
+    try:
+        values = [int(v) for v in items]
+    except ValueError:
+        values = []
+    if not values or len(set(values)) < len(values):
+        raise ValueError(
+            f"The '{param}' parameter of {func} must be distinct seeds separated by commas, "
+            f"like 0,1,2. Got {_received(text)} instead."
+        )
+    return [seed(v, param, func) for v in values]

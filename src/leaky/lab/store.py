@@ -1,0 +1,567 @@
+"""What a study computes and what it keeps: ``Task`` (one unit of work, with its key),
+``Outcome`` (what one task gave) and ``Store`` (every finished task, on disk, once).
+
+**A task** is one call of a module-level, pure function on one configuration, e.g.
+``Task("stress", "leaky.lab.batched:train", TrainConfig(...))``: all the seeds of one
+configuration trained as one batched model. The configuration is a frozen dataclass with
+``to_dict()`` and ``from_dict()``, or a dict of JSON types. The function receives
+``from_dict(to_dict(config))`` (a dict config: its JSON decoded) on every backend, so what
+the key describes is exactly what the function sees; it returns an object with
+``to_dict()`` or JSON types, stored as canonical JSON (sorted keys; NaN allowed).
+
+**The function must be deterministic**: the same configuration gives the same result, bit
+for bit, in this process, in a worker process or on a Dask worker. It draws from no global
+random generator (seed your own generators from the configuration) and sets its own
+thread count (``torch.set_num_threads(1)`` inside, restored after, as
+``leaky.lab.batched.train`` does): the backends leave thread settings as they find them.
+
+**The key** of a task is the SHA-256 of the canonical JSON (sorted keys, no whitespace) of:
+
+- the function reference (``"package.module:function"``) and the configuration's type,
+- the configuration (``to_dict()``),
+- the *code version*: the SHA-256 of the source file of the function's module and of every
+  module listed in ``depends`` (a package counts by its ``__init__.py`` only).
+
+So editing the experiment's module (or a listed dependency) invalidates its stored results,
+and editing any other module does not. Code the function reaches in modules that are not
+listed is *not* seen: list in ``depends`` every module whose changes should re-run the task
+(``leaky.lab.models``, ``leaky.lab.data`` for a training job). The installed versions of
+third-party libraries (torch, numpy) are not part of the key either. The experiment name
+and the label are not part of it: two experiments that run the same function on the same
+configuration share one stored result. Source files are read once per process.
+
+**The store** is one SQLite file, ``DIR/runs.sqlite`` (the standard library's ``sqlite3``),
+one row per task key. Each write is one transaction: after a crash, ``kill -9`` or a full
+disk, a result is either there whole or not at all (SQLite's journal rolls back the rest on
+the next open). Only the process that runs a study writes (results travel back from the
+workers); a finished result is written once and never overwritten; a failure (its error
+text in one line) is replaced by the next attempt's result. Reading needs nothing but this
+module: ``Store(DIR, create=False).load(tasks)`` renders a study without running anything.
+
+Example:
+    >>> import tempfile
+    >>> task = Task("demo", "leaky.lab.runner:check_task", {"seed": 3})
+    >>> len(task.key), task.key == Task("other", task.function, {"seed": 3}).key
+    (64, True)
+    >>> task.key == Task("demo", task.function, {"seed": 4}).key
+    False
+    >>> with tempfile.TemporaryDirectory() as folder, Store(folder) as store:
+    ...     [t.config for t in store.missing([task])]
+    [{'seed': 3}]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import importlib.util
+import json
+import os
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+from leaky import _validate
+
+__all__ = [
+    "STORE_FILE",
+    "MissingResultsError",
+    "Outcome",
+    "Store",
+    "StoreError",
+    "Task",
+    "canonical_json",
+    "module_digest",
+]
+
+STORE_FILE = "runs.sqlite"
+"""The name of the store's file in a study's folder."""
+
+KEY_FORMAT = 1
+"""Part of every key: raised when the key's recipe changes, which invalidates every result."""
+
+_APPLICATION_ID = 0x4C4B5952  # "LKYR" in the SQLite header: this file is a leaky store
+_SCHEMA_VERSION = 1
+_CHUNK = 500  # keys per SELECT ... IN (...)
+
+Status = Literal["done", "failed"]
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or read; the message is one line naming the file."""
+
+
+class MissingResultsError(StoreError):
+    """Some tasks of a study have no stored result; the message counts them per experiment."""
+
+
+def canonical_json(value: Any, *, allow_nan: bool = False) -> str:
+    """JSON with sorted keys and no whitespace: the same value gives the same text.
+
+    Example:
+        >>> canonical_json({"b": [1, 2.5], "a": "x"})
+        '{"a":"x","b":[1,2.5]}'
+    """
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=allow_nan
+    )
+
+
+@functools.cache
+def module_digest(module: str) -> str:
+    """The SHA-256 of a module's source file (found without importing the module).
+
+    Read once per process (cached). A package is its ``__init__.py``; a compiled extension
+    is its binary file.
+
+    Example:
+        >>> len(module_digest("leaky.lab.store"))
+        64
+    """
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError) as err:
+        raise ValueError(f"Cannot find module {module!r} to hash its source: {err}") from None
+    if spec is None or not spec.has_location or not spec.origin:
+        raise ValueError(
+            f"Cannot hash the source of module {module!r}: "
+            + ("it is not installed" if spec is None else "it has no source file")
+            + " (a task's function and its 'depends' must be modules with a file)."
+        )
+    return hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()
+
+
+def _type_ref(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work: ``function(config)`` for the experiment ``experiment``.
+
+    Attributes:
+        experiment: the experiment the task belongs to (progress is counted per experiment).
+        function: ``"package.module:function"``, a module-level pure function of one
+            argument, the configuration (see the module's docstring for what "pure" means).
+        config: a dataclass with ``to_dict()`` and a class method ``from_dict()``, or a dict
+            of JSON types (str keys; no NaN).
+        depends: more modules whose source is part of the key (``"leaky.lab.models"``).
+        label: a short human name for progress lines ("mlp relu lr=0.1"); not in the key.
+        key: the SHA-256 (hex) that identifies the task's result (computed).
+
+    Example:
+        >>> t = Task("demo", "leaky.lab.runner:check_task", {"seed": 1}, label="seed 1")
+        >>> t.config_json, t.config_type
+        ('{"seed":1}', None)
+        >>> sorted(t.code)
+        ['leaky.lab.runner']
+    """
+
+    experiment: str
+    function: str
+    config: Any
+    depends: tuple[str, ...] = ()
+    label: str = ""
+    key: str = field(init=False, repr=False, compare=False)
+    config_json: str = field(init=False, repr=False, compare=False)
+    config_type: str | None = field(init=False, repr=False, compare=False)
+    code: dict[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        put = object.__setattr__
+        func = "Task"
+        _validate.text(self.experiment, "experiment", func)
+        _validate.object_ref(self.function, "function", func)
+        put(self, "depends", _validate.module_names(self.depends, "depends", func))
+        if not isinstance(self.label, str):
+            raise ValueError(
+                f"The 'label' parameter of {func} must be a string. "
+                f"Got {self.label!r} ({type(self.label).__name__}) instead."
+            )
+        config = self.config
+        if isinstance(config, dict):
+            config_type, data = None, config
+        elif callable(getattr(config, "to_dict", None)) and callable(
+            getattr(type(config), "from_dict", None)
+        ):
+            config_type, data = _type_ref(type(config)), config.to_dict()
+        else:
+            raise TypeError(
+                f"The 'config' parameter of {func} must be a dict of JSON types or an object "
+                "with to_dict() whose class has from_dict() (a frozen dataclass). "
+                f"Got a {type(config).__name__} instead."
+            )
+        try:
+            config_json = canonical_json(data)
+        except (TypeError, ValueError) as err:
+            raise TypeError(
+                f"The 'config' parameter of {func} must hold JSON types only (no NaN or "
+                f"infinity): {err}."
+            ) from None
+        modules = sorted({self.function.split(":")[0], *self.depends})
+        code = {module: module_digest(module) for module in modules}
+        recipe = {
+            "format": KEY_FORMAT,
+            "function": self.function,
+            "config_type": config_type,
+            "config": json.loads(config_json),
+            "code": code,
+        }
+        put(self, "config_type", config_type)
+        put(self, "config_json", config_json)
+        put(self, "code", code)
+        put(self, "key", hashlib.sha256(canonical_json(recipe).encode()).hexdigest())
+
+    @property
+    def name(self) -> str:
+        """The label, or the key's first 12 characters."""
+        return self.label or self.key[:12]
+
+    def __hash__(self) -> int:  # equal tasks have equal keys; a dict config is unhashable
+        return hash(self.key)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one task gave: a result (``status == "done"``) or a failure (``"failed"``).
+
+    Attributes:
+        key, experiment, label, function: the task's (``Task``).
+        config: the configuration as stored (JSON types).
+        status: ``"done"`` or ``"failed"``.
+        value: the result in JSON types (None for a failure).
+        error: a failure's error in one line, ``"ValueError: ..."`` (None when done).
+        traceback: a failure's traceback, for debugging (None when done).
+        seconds: the time the function took where it ran.
+        worker: where it ran: ``"in-process"``, ``"process 1234"`` or a Dask worker address.
+        attempts: how many times the task was run until this outcome (stored ones).
+        cached: read from the store, not run by this call.
+    """
+
+    key: str
+    experiment: str
+    label: str
+    function: str
+    config: Any
+    status: Status
+    value: Any
+    error: str | None
+    seconds: float
+    worker: str
+    attempts: int = 1
+    traceback: str | None = field(default=None, repr=False)
+    cached: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True for a result, False for a failure."""
+        return self.status == "done"
+
+    @property
+    def name(self) -> str:
+        """The label, or the key's first 12 characters."""
+        return self.label or self.key[:12]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON types (the traceback left out)."""
+        d = dataclasses.asdict(self)
+        del d["traceback"]
+        return d
+
+
+_COLUMNS = (
+    "key, experiment, label, function, config, status, value, error, traceback, seconds, "
+    "worker, attempts"
+)
+
+
+def _outcome(row: tuple[Any, ...], cached: bool = True) -> Outcome:
+    key, exp, label, fn, config, status, value, error, tb, seconds, worker, attempts = row
+    return Outcome(
+        key=key,
+        experiment=exp,
+        label=label,
+        function=fn,
+        config=json.loads(config),
+        status=status,
+        value=None if value is None else json.loads(value),
+        error=error,
+        seconds=seconds,
+        worker=worker,
+        attempts=attempts,
+        traceback=tb,
+        cached=cached,
+    )
+
+
+def _keys(items: Iterable[Task | str]) -> list[str]:
+    return [item.key if isinstance(item, Task) else item for item in items]
+
+
+class Store:
+    """Every finished task of a study, in ``DIR/runs.sqlite``, keyed by the task's key.
+
+    Args:
+        folder: the study's folder (created with its parents unless ``create=False``).
+        create: create the folder and the file if missing (False: they must exist; for
+            reading a study back).
+        timeout: seconds to wait for another process that holds the file's write lock.
+
+    Raises:
+        StoreError: the file is missing (``create=False``), is not a leaky store, or was
+            written by a newer leaky.
+
+    Example:
+        >>> import tempfile
+        >>> from leaky.lab.runner import run
+        >>> task = Task("demo", "leaky.lab.runner:check_task", {"seed": 0})
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     first = run([task], folder, jobs=1)
+        ...     with Store(folder, create=False) as store:
+        ...         (stored,) = store.load([task])
+        ...         count = len(store)
+        ...     count, stored.value == first.outcomes[0].value, stored.cached
+        (1, True, True)
+    """
+
+    def __init__(
+        self, folder: str | os.PathLike[str], *, create: bool = True, timeout: float = 30.0
+    ) -> None:
+        func = "Store"
+        if not isinstance(folder, (str, os.PathLike)):
+            raise ValueError(
+                f"The 'folder' parameter of {func} must be a path. "
+                f"Got {folder!r} ({type(folder).__name__}) instead."
+            )
+        _validate.flag(create, "create", func)
+        timeout = _validate.positive_real(timeout, "timeout", func)
+        self.folder = Path(folder)
+        self.path = self.folder / STORE_FILE
+        if create:
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise StoreError(f"Cannot create the study folder {self.folder}: {err}") from None
+            uri = f"{self.path.absolute().as_uri()}?mode=rwc"
+        elif not self.path.is_file():
+            raise StoreError(
+                f"No stored results at {self.path} (run the study there first, without --from)."
+            )
+        else:
+            mode = "rw" if os.access(self.path, os.W_OK) else "ro"
+            uri = f"{self.path.absolute().as_uri()}?mode={mode}"
+        try:
+            # isolation_level=None: no implicit transactions; every write says BEGIN/COMMIT.
+            self._conn = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
+        except sqlite3.Error as err:
+            raise StoreError(f"Cannot open the result store {self.path}: {err}") from None
+        try:
+            self._setup()
+        except sqlite3.DatabaseError as err:
+            self._conn.close()
+            raise StoreError(f"{self.path} is not a leaky result store ({err}).") from None
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _setup(self) -> None:
+        conn = self._conn
+        app, version = self._header()
+        if app == _APPLICATION_ID and version == _SCHEMA_VERSION:
+            return
+        if app == 0 and version == 0:  # a new file, or one another process is creating now
+            conn.execute("BEGIN IMMEDIATE")  # one creator at a time; the others wait here
+            try:
+                app, version = self._header()
+                tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+                if app == 0 and version == 0 and tables == 0:
+                    conn.execute(
+                        "CREATE TABLE runs ("
+                        " key TEXT PRIMARY KEY, experiment TEXT NOT NULL, label TEXT NOT NULL,"
+                        " function TEXT NOT NULL, config TEXT NOT NULL,"
+                        " status TEXT NOT NULL CHECK (status IN ('done', 'failed')),"
+                        " value TEXT, error TEXT, traceback TEXT, seconds REAL NOT NULL,"
+                        " worker TEXT NOT NULL, attempts INTEGER NOT NULL,"
+                        " code TEXT NOT NULL, finished REAL NOT NULL)"
+                    )
+                    conn.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
+                    conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+                    app, version = _APPLICATION_ID, _SCHEMA_VERSION
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        if app != _APPLICATION_ID:
+            raise StoreError(
+                f"{self.path} is not a leaky result store (an SQLite file of another program); "
+                "choose another folder."
+            )
+        if version > _SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} was written by a newer leaky (store format {version}; this one "
+                f"reads format {_SCHEMA_VERSION}): upgrade leaky."
+            )
+        if version != _SCHEMA_VERSION:
+            raise StoreError(f"{self.path} has an unknown store format {version}.")
+
+    def _header(self) -> tuple[int, int]:
+        app = self._conn.execute("PRAGMA application_id").fetchone()[0]
+        return app, self._conn.execute("PRAGMA user_version").fetchone()[0]
+
+    # --- reading ------------------------------------------------------------------------
+
+    def get(self, task: Task | str) -> Outcome | None:
+        """The stored outcome of a task (or key), or None."""
+        return self.get_many([task]).get(_keys([task])[0])
+
+    def get_many(self, tasks: Iterable[Task | str]) -> dict[str, Outcome]:
+        """The stored outcomes of the tasks (or keys) that have one, by key."""
+        keys = list(dict.fromkeys(_keys(tasks)))
+        found: dict[str, Outcome] = {}
+        for i in range(0, len(keys), _CHUNK):
+            chunk = keys[i : i + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM runs WHERE key IN ({marks})", chunk
+            ).fetchall()
+            found.update((row[0], _outcome(row)) for row in rows)
+        return found
+
+    def missing(self, tasks: Iterable[Task]) -> list[Task]:
+        """The tasks to run: those with no stored result, or a stored failure (in order,
+        each key once)."""
+        tasks = list(tasks)
+        done = {k for k, o in self.get_many(tasks).items() if o.ok}
+        unique = {t.key: t for t in reversed(tasks)}  # the first task of each key wins
+        return [t for k, t in reversed(unique.items()) if k not in done]
+
+    def load(self, tasks: Iterable[Task]) -> list[Outcome]:
+        """The stored outcome of every task, in order (failures included), running nothing.
+
+        Raises:
+            MissingResultsError: some tasks were never run (or their run was interrupted).
+        """
+        tasks = list(tasks)
+        found = self.get_many(tasks)
+        absent = Counter(
+            t.experiment for t in {t.key: t for t in tasks}.values() if t.key not in found
+        )
+        if absent:
+            unique = len({t.key for t in tasks})
+            detail = ", ".join(f"{exp} {n}" for exp, n in sorted(absent.items()))
+            raise MissingResultsError(
+                f"{self.path} holds {unique - sum(absent.values())} of the {unique} tasks of "
+                f"this study (missing: {detail}); run the study to compute them."
+            )
+        return [
+            dataclasses.replace(found[t.key], experiment=t.experiment, label=t.label) for t in tasks
+        ]
+
+    def outcomes(self, experiment: str | None = None) -> list[Outcome]:
+        """Every stored outcome (of one experiment), oldest first."""
+        where, args = (
+            ("WHERE experiment = ?", (experiment,)) if experiment is not None else ("", ())
+        )
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM runs {where} ORDER BY finished, key", args
+        ).fetchall()
+        return [_outcome(row) for row in rows]
+
+    def summary(self) -> dict[str, dict[str, int]]:
+        """``{experiment: {"done": n, "failed": m}}`` over the whole store."""
+        counts: dict[str, dict[str, int]] = {}
+        rows = self._conn.execute("SELECT experiment, status, count(*) FROM runs GROUP BY 1, 2")
+        for exp, status, n in rows:
+            counts.setdefault(exp, {"done": 0, "failed": 0})[status] = n
+        return counts
+
+    def __len__(self) -> int:
+        return self._conn.execute("SELECT count(*) FROM runs").fetchone()[0]
+
+    def __contains__(self, task: object) -> bool:
+        if not isinstance(task, (Task, str)):
+            return False
+        return self.get(task) is not None
+
+    def __iter__(self) -> Iterator[Outcome]:
+        return iter(self.outcomes())
+
+    # --- writing ------------------------------------------------------------------------
+
+    def put(self, outcome: Outcome, code: Mapping[str, str] | None = None) -> bool:
+        """Store an outcome in one transaction; False if a result was already stored.
+
+        A result (``done``) is never overwritten. A failure replaces a stored failure (the
+        attempt count goes up) and is replaced by a later result. ``code`` records the
+        module digests the key was computed from (``Task.code``), for inspection.
+        """
+        if type(outcome) is not Outcome:
+            raise ValueError(
+                f"The 'outcome' parameter of Store.put must be an Outcome. "
+                f"Got {outcome!r} ({type(outcome).__name__}) instead."
+            )
+        value = None if outcome.value is None else canonical_json(outcome.value, allow_nan=True)
+        row = (
+            outcome.key,
+            outcome.experiment,
+            outcome.label,
+            outcome.function,
+            canonical_json(outcome.config),
+            outcome.status,
+            value,
+            outcome.error,
+            outcome.traceback,
+            float(outcome.seconds),
+            outcome.worker,
+            outcome.attempts,
+            canonical_json(dict(code or {})),
+            time.time(),
+        )
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            cursor = self._conn.execute(
+                "INSERT INTO runs (key, experiment, label, function, config, status, value,"
+                " error, traceback, seconds, worker, attempts, code, finished)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET experiment = excluded.experiment,"
+                " label = excluded.label, status = excluded.status, value = excluded.value,"
+                " error = excluded.error, traceback = excluded.traceback,"
+                " seconds = excluded.seconds, worker = excluded.worker,"
+                " attempts = excluded.attempts, code = excluded.code,"
+                " finished = excluded.finished"
+                " WHERE runs.status = 'failed'",
+                row,
+            )
+            written = cursor.rowcount > 0
+            self._conn.execute("COMMIT")
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
+        return written
+
+    # --- closing ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.folder)!r})"
