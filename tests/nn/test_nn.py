@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from leaky import leaky_relu_derivative
-from leaky.nn import LeakyReLU, convert
+from leaky import leaky_relu, leaky_relu_derivative
+from leaky.nn import ConversionReport, LeakyReLU, convert
 
 # PyTorch 2.13 deprecates TorchScript and the legacy ONNX exporter, and its own compiler
 # stack triggers DeprecationWarnings inside torch; those (raised in torch's modules) only.
@@ -209,22 +211,98 @@ class MLPBlock(nn.Module):
         return x + self.fc2(torch.relu(h) if self.slope is None else LeakyReLU(self.slope)(h))
 
 
+def _convert(model: nn.Module, *args: object, **kw: object) -> tuple[nn.Module, ConversionReport]:
+    reports: list[ConversionReport] = []
+    converted = convert(model, *args, report=reports.append, **kw)  # type: ignore[arg-type]
+    (report,) = reports
+    return converted, report
+
+
 def test_convert_resnet_style_model_equals_a_hand_built_leaky_model() -> None:
     torch.manual_seed(0)
     relu_model = TinyResNet().eval()
     leaky_model = TinyResNet(LeakyReLU, negative_slope=0.1).eval()
     leaky_model.load_state_dict(relu_model.state_dict())
     before = {k: v.clone() for k, v in relu_model.state_dict().items()}
-    converted, report = convert(relu_model, 0.1)
+    converted, report = _convert(relu_model, 0.1)
     x = torch.randn(4, 3, 8, 8)
     assert torch.equal(converted(x), leaky_model(x))
     for k, v in converted.state_dict().items():  # no weight touched
         assert torch.equal(v, before[k])
     names = [c.name for c in report.changes]
     assert names[:3] == ["stem.2", "layer1.0.relu", "layer1.1.relu"]
-    assert any(n.startswith("fx:") for n in names)  # the functional F.relu
+    assert names[3:] == ["<root>:relu"]  # the functional F.relu in TinyResNet.forward
     assert "ReLU(inplace=True) -> LeakyReLU(negative_slope=0.1, inplace=True)" in str(report)
     assert not report.unreached
+
+
+def test_convert_returns_the_model_itself() -> None:
+    """``model = convert(model)`` works, like nn.SyncBatchNorm.convert_sync_batchnorm."""
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    same = convert(model, 0.1)
+    assert same is model and isinstance(model[1], LeakyReLU)
+    assert model(torch.randn(4, 2)).shape == (4, 1)
+    with pytest.raises(TypeError, match="'report' parameter of convert must be callable"):
+        convert(model, report="yes")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="'model' parameter of convert"):
+        convert("model")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="'layer' parameter of convert must make"):
+        convert(nn.ReLU(), layer=lambda **kw: 3)  # type: ignore[arg-type, return-value]
+
+
+def test_convert_keeps_the_class_methods_and_attributes_of_a_functional_model() -> None:
+    torch.manual_seed(0)
+    model = TinyResNet().eval()
+    model.custom_attribute = "kept"
+    converted, report = _convert(model, 0.1)
+    assert converted is model and type(model) is TinyResNet and isinstance(model, TinyResNet)
+    assert model.custom_attribute == "kept" and model.functional
+    (line,) = report.rewritten
+    assert line.startswith("<root> (TinyResNet): forward replaced on the instance")
+    assert "class, methods and attributes unchanged" in line and "leaky_relu" in line
+    assert "forward rewritten (torch.fx):" in str(report)
+    hand = TinyResNet(LeakyReLU, negative_slope=0.1).eval()
+    hand.load_state_dict(model.state_dict())
+    x = torch.randn(2, 3, 8, 8)
+    buffer = io.BytesIO()
+    torch.save(model, buffer)  # the rewritten forward pickles (as source) and loads
+    buffer.seek(0)
+    loaded = torch.load(buffer, weights_only=False)
+    assert type(loaded) is TinyResNet and torch.equal(loaded(x), hand(x))
+    assert torch.equal(model(x), hand(x))
+
+
+def test_convert_layer_torch_leaky_relu_needs_no_leaky() -> None:
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(inplace=True), nn.Linear(3, 1), nn.ReLU())
+    converted, report = _convert(model, 0.2, layer=nn.LeakyReLU)
+    assert [type(m) for m in converted] == [nn.Linear, nn.LeakyReLU, nn.Linear, nn.LeakyReLU]
+    assert converted[1].negative_slope == 0.2 and converted[1].inplace
+    assert len(report.changes) == 2
+    buffer = io.BytesIO()
+    torch.save(converted, buffer)
+    code = (
+        "import io, sys, torch\n"
+        "sys.modules['leaky'] = None  # importing leaky now fails\n"
+        "m = torch.load(io.BytesIO(sys.stdin.buffer.read()), weights_only=False)\n"
+        "print(type(m[1]).__module__, float(m(torch.ones(1, 2)).sum()))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], input=buffer.getvalue(), capture_output=True, check=True
+    )
+    assert out.stdout.decode().startswith("torch.nn.modules.activation ")
+
+
+def test_convert_a_relu_registered_twice_converts_every_occurrence() -> None:
+    """Issue 9, item 10: the second place of a shared ReLU was skipped."""
+    relu = nn.ReLU()
+    model = nn.Sequential(nn.Linear(2, 3), relu, nn.Linear(3, 3), relu)
+    converted, report = _convert(model, 0.1)
+    assert isinstance(converted[1], LeakyReLU) and isinstance(converted[3], LeakyReLU)
+    assert converted[1] is converted[3]  # still one shared layer
+    assert [c.name for c in report.changes] == ["1", "3"]
+    nested = nn.Sequential(nn.Sequential(relu), nn.Linear(2, 2), relu)
+    converted, report = _convert(nested, 0.1)
+    assert [c.name for c in report.changes] == ["0.0", "2"]
 
 
 def test_convert_transformer_mlp_block_method_and_torch_relu() -> None:
@@ -232,16 +310,17 @@ def test_convert_transformer_mlp_block_method_and_torch_relu() -> None:
     block = MLPBlock()
     hand = MLPBlock(slope=0.05)
     hand.load_state_dict(block.state_dict())
-    converted, report = convert(block, 0.05)
+    converted, report = _convert(block, 0.05)
     x = torch.randn(2, 7, 16)
     assert torch.equal(converted(x), hand(x))
     assert sorted(c.old for c in report.changes) == ["Tensor.relu()", "torch.relu()"]
+    assert isinstance(converted, MLPBlock)
 
 
 def test_convert_replaces_the_root_and_keeps_inplace_unless_told() -> None:
-    new, report = convert(nn.ReLU(inplace=True), 0.2)
+    new, report = _convert(nn.ReLU(inplace=True), 0.2)
     assert isinstance(new, LeakyReLU) and new.inplace and report.changes[0].name == ""
-    new, _ = convert(nn.Sequential(nn.ReLU(inplace=True)), 0.2, inplace=False)
+    new = convert(nn.Sequential(nn.ReLU(inplace=True)), 0.2, inplace=False)
     assert not new[0].inplace
 
 
@@ -249,7 +328,7 @@ def test_convert_exclude_and_include() -> None:
     model = nn.Sequential(
         nn.Sequential(nn.Linear(2, 2), nn.ReLU()), nn.ReLU(), nn.LeakyReLU(0.3), nn.Linear(2, 1)
     )
-    model, report = convert(model, 0.1, exclude=["0.*"], include=["LeakyReLU"])
+    model, report = _convert(model, 0.1, exclude=["0.*"], include=["LeakyReLU"])
     assert isinstance(model[0][1], nn.ReLU)  # excluded
     assert isinstance(model[1], LeakyReLU) and isinstance(model[2], LeakyReLU)
     assert model[2].negative_slope == 0.1
@@ -270,8 +349,29 @@ class Untraceable(nn.Module):
 
 
 def test_convert_reports_functional_calls_it_cannot_reach() -> None:
-    model, report = convert(Untraceable(), 0.1)
+    model, report = _convert(Untraceable(), 0.1)
     assert isinstance(model, Untraceable)
-    assert report.unreached and report.unreached[0].startswith("<root>")
-    assert "trace failed" in report.unreached[0]
+    (line,) = report.unreached
+    assert line.startswith("<root> (forward calls F.relu; torch.fx could not trace it")
     assert "not converted" in str(report)
+
+
+class NotARelu(nn.Module):
+    """Calls a submodule named relu and leaky's leaky_relu: neither is a functional ReLU."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+        self.relu = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.sum() > 0:  # untraceable, so the source is all convert can go by
+            return leaky_relu(self.relu(self.fc(x)), 0.1)
+        return self.fc(x)
+
+
+def test_the_not_converted_report_is_precise() -> None:
+    """Issue 9, item 10: the old substring match flagged ``self.relu(`` and ``leaky_relu(``."""
+    _, report = _convert(NotARelu(), 0.1)
+    assert report.unreached == []
+    assert [c.name for c in report.changes] == ["relu"]
