@@ -99,3 +99,32 @@ def require(feature: str, extra: str, modules: Iterable[str]) -> None:
     for module in modules:
         if importlib.util.find_spec(module) is None:
             raise MissingExtraError(feature, extra, module)
+
+
+class MissingPackageError(ImportError):
+    """A third-party package an integration works with is missing; the message is one
+    line naming what to install (for integrations, where the user already chose the
+    package: Lightning, TensorBoard)."""
+
+    def __init__(self, feature: str, package: str, missing: str) -> None:
+        super().__init__(
+            f"{feature} needs {package}: pip install {package} ({missing} is not installed)",
+            name=missing,
+        )
+        self.feature, self.package, self.missing = feature, package, missing
+
+
+def require_package(feature: str, package: str, modules: Iterable[str] | None = None) -> None:
+    """Raise ``MissingPackageError`` naming the first of ``modules`` (default: the
+    package itself) that is not installed. Imports nothing.
+
+    Example:
+        >>> try:
+        ...     require_package("demo", "no-such-pkg", ["no_such_mod"])
+        ... except ImportError as err:
+        ...     print(err)
+        demo needs no-such-pkg: pip install no-such-pkg (no_such_mod is not installed)
+    """
+    for module in modules if modules is not None else (package,):
+        if importlib.util.find_spec(module) is None:
+            raise MissingPackageError(feature, package, module)

@@ -1,43 +1,108 @@
-"""Find dead, dormant and negative-regime units while a PyTorch model runs.
+"""Find dead, near-dead, dormant and negative-regime units while a PyTorch model trains.
 
-``DeadUnitMonitor`` hooks every activation layer of a model and streams per-unit counts
-over every sample it sees (a window), in O(units) memory: it never keeps an activation.
-Definitions (DESIGN.md), per unit, over the window:
+``DeadUnitMonitor`` watches every activation site of a model — activation layers
+(``nn.ReLU``, ``nn.GELU``, leaky's ``LeakyReLU``, ...) and functional calls made inside the
+model's forward (``F.relu``, ``torch.relu``, ``x.relu()``, ``F.leaky_relu``, ``F.gelu``,
+...) — and streams exact per-unit counts over every sample it sees (a *window*: the whole
+data set by default, never silently one batch), in O(units) memory: it never keeps an
+activation, and on CPU it counts in one pass over the activation without any full-size
+temporary.
 
-- **dead** (ReLU-like layers): the pre-activation was <= 0 for every input, so ReLU output
-  and gradient were 0 throughout: the unit cannot learn.
-- **negative-regime** (Leaky ReLU and smooth activations): the same condition, under an
-  activation that still passes a gradient (scaled by the slope). Alive, reported apart.
-- **dormant (tau)**: the unit's mean |output| divided by the layer's mean is <= tau
-  (Sokar et al. 2023, "The Dormant Neuron Phenomenon in Deep Reinforcement Learning").
+Definitions, per unit, over the window (``n`` = elements seen by the unit: batch x
+positions; ``h`` = the activation's output, ``x`` = its input):
+
+- **positive count** ``P``: inputs with ``x > 0`` (read on the output where the activation
+  keeps the sign, on the input where it does not: ``Softplus``, ``PReLU``, ``RReLU``, a
+  negative slope or ``alpha``).
+- **non-finite**: the unit's output was NaN or ±inf at least once. Such a unit is reported
+  as non-finite and **never** as dead, near-dead or dormant: the model diverged or was fed
+  NaN, and that is what the report says.
+- **dead** (ReLU-like activations): ``P == 0``: ReLU's output and gradient were 0 for every
+  input, the unit cannot learn.
+- **negative-regime** (Leaky ReLU and smooth activations): ``P == 0`` under an activation
+  that still passes a gradient (scaled by the slope): alive, reported apart from the dead.
+- **near-dead**: ``0 < P < near_dead * n`` (positive on fewer than 1 % of the inputs by
+  default); the dead are not repeated here.
+- **dormant (tau)**: ``s_i <= tau`` with the dormancy score ``s_i = mean(h_i⁺) /
+  mean_j(mean(h_j⁺))``, where ``h⁺ = max(h, 0)`` is the positive part of the output and
+  ``j`` runs over the layer's finite units. This is Sokar et al. (2023, "The Dormant
+  Neuron Phenomenon in Deep Reinforcement Learning") on the *positive part*: their
+  ``mean |h|`` would count Leaky's negative outputs as activity (a shocked Leaky network,
+  off on 99 % of its inputs, scored 0 % dormant), so it could not be compared across
+  activations. ``tau = 0.025`` by default (a threshold Sokar et al. use); ``tau = 0``
+  leaves only the units that were never positive.
 - **exact-zero fraction**: the fraction of output elements that are exactly 0.
 
-A unit is a feature of the last dimension for Linear-style tensors (2-d and 3-d) and a
+A unit is a feature of the last dimension for Linear-style tensors (1-d to 3-d) and a
 channel (dim 1) for convolution-style tensors (4-d and 5-d); ``unit_dim`` overrides it.
+
+The monitor follows torchmetrics' ``Metric`` and ``torch.ao.quantization``'s observers:
+``report()`` (alias ``compute()``), ``reset()``, ``state_dict()``/``load_state_dict()``
+(exact integer counts, so a checkpointed and resumed run reports what an uninterrupted
+one does), counts summed across processes under ``torch.distributed`` (``report()`` on
+every rank describes the whole data set), ``pause()``, and batches run in ``eval()`` mode
+are skipped unless ``count_eval=True``.
+
+Acting on a report: ``revive`` (ReDo, Sokar et al. 2023). Logging it:
+``to_tensorboard``; ``leaky.integrations.lightning.DeadUnitCallback`` for Lightning.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.overrides import TorchFunctionMode
 
-from leaky.nn import LeakyReLU
+from leaky.nn import LeakyReLU, _functional_calls
 
-# The kinds of activation the monitor finds by itself.
+if TYPE_CHECKING:
+    from torch.optim import Optimizer
+
+__all__ = [
+    "DeadUnitMonitor",
+    "LayerReport",
+    "MonitorReport",
+    "diagnose",
+    "revive",
+    "to_tensorboard",
+]
+
+# The kinds of activation layer the monitor finds by itself.
 RELU_LIKE = (nn.ReLU, nn.ReLU6)
 LEAKY_LIKE = (LeakyReLU, nn.LeakyReLU, nn.PReLU, nn.RReLU)
 SMOOTH = (nn.GELU, nn.SiLU, nn.ELU, nn.SELU, nn.CELU, nn.Mish, nn.Hardswish, nn.Softplus)
 ACTIVATIONS = RELU_LIKE + LEAKY_LIKE + SMOOTH
-# Activations whose output is > 0 exactly where their input is: the positive count can be
-# read off the output, so no hook on the input is needed (and in-place layers work).
-SIGN_PRESERVING = (
-    RELU_LIKE + LEAKY_LIKE + (nn.GELU, nn.SiLU, nn.ELU, nn.SELU, nn.CELU, nn.Mish, nn.Hardswish)
+# Layers whose output is > 0 exactly where their input is, whatever their settings.
+_ALWAYS_KEEP_SIGN = (*RELU_LIKE, nn.GELU, nn.SiLU, nn.Mish, nn.Hardswish, nn.SELU)
+
+_STATE_VERSION = 1
+
+# torch's own layers that call no activation function in their forward: a model made only
+# of these and watched activation layers needs no functional interception (the benchmark
+# MLP and CNN, every nn.Sequential of standard layers), which saves its per-op cost.
+_ACTIVATION_FREE = frozenset(
+    {nn.Sequential, nn.ModuleList, nn.ModuleDict, nn.Identity, nn.Flatten, nn.Unflatten}
+    | {nn.Linear, nn.Bilinear, nn.LazyLinear, nn.Embedding, nn.EmbeddingBag}
+    | {nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d}
+    | {nn.ConvTranspose3d, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.LayerNorm}
+    | {nn.GroupNorm, nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d, nn.RMSNorm}
+    | {nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout}
+    | {nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d}
+    | {nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d}
+    | {nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d, nn.Upsample}
+    | {nn.Softmax, nn.LogSoftmax, nn.Sigmoid, nn.Tanh, nn.PixelShuffle, nn.PixelUnshuffle}
+    | {nn.DataParallel, nn.parallel.DistributedDataParallel}
 )
 
 
@@ -49,13 +114,344 @@ def _kind(module: nn.Module) -> str:
     return "smooth"
 
 
+def _module_keeps_sign(module: nn.Module) -> bool:
+    """True when ``output > 0`` exactly where ``input > 0``, so the output can be counted.
+
+    ``nn.LeakyReLU`` accepts a negative slope and ``nn.ELU``/``nn.CELU`` a negative
+    ``alpha`` (then negative inputs give positive outputs); ``PReLU``'s learned weights and
+    ``RReLU``'s bounds can turn negative during training; ``Softplus`` is positive
+    everywhere. Those are counted on the input.
+    """
+    if isinstance(module, (nn.PReLU, nn.RReLU, nn.Softplus)):
+        return False
+    if isinstance(module, (nn.LeakyReLU, LeakyReLU)):
+        return module.negative_slope >= 0
+    if isinstance(module, (nn.ELU, nn.CELU)):
+        return module.alpha >= 0
+    return isinstance(module, ACTIVATIONS)
+
+
+# ---------------------------------------------------------------- functional activations
+
+
+def _arg(args: tuple[Any, ...], kwargs: Mapping[str, Any], i: int, name: str, default: Any):
+    return args[i] if len(args) > i else kwargs.get(name, default)
+
+
+def _keeps_sign_always(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> bool:
+    return True
+
+
+def _keeps_sign_never(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> bool:
+    return False
+
+
+def _slope_keeps_sign(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> bool:
+    return float(_arg(args, kwargs, 1, "negative_slope", 0.01)) >= 0
+
+
+def _alpha_keeps_sign(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> bool:
+    return float(_arg(args, kwargs, 1, "alpha", 1.0)) >= 0
+
+
+@dataclass(frozen=True)
+class _Function:
+    label: str  # how the site is named: "F.relu", "Tensor.relu", ...
+    kind: str  # "relu", "leaky" or "smooth"
+    keeps_sign: Callable[[tuple[Any, ...], Mapping[str, Any]], bool]
+
+
+def _function_table() -> dict[Any, _Function]:
+    """Every functional activation the monitor intercepts, by identity."""
+    entries: list[tuple[Any, str, str, Callable[..., bool]]] = [
+        (F.relu, "F.relu", "relu", _keeps_sign_always),
+        (F.relu_, "F.relu_", "relu", _keeps_sign_always),
+        (torch.relu, "torch.relu", "relu", _keeps_sign_always),
+        (Tensor.relu, "Tensor.relu", "relu", _keeps_sign_always),
+        (Tensor.relu_, "Tensor.relu_", "relu", _keeps_sign_always),
+        (F.relu6, "F.relu6", "relu", _keeps_sign_always),
+        (F.leaky_relu, "F.leaky_relu", "leaky", _slope_keeps_sign),
+        (F.leaky_relu_, "F.leaky_relu_", "leaky", _slope_keeps_sign),
+        (torch._C._nn.leaky_relu, "leaky_relu", "leaky", _slope_keeps_sign),
+        (F.prelu, "F.prelu", "leaky", _keeps_sign_never),
+        (F.rrelu, "F.rrelu", "leaky", _keeps_sign_never),
+        (F.rrelu_, "F.rrelu_", "leaky", _keeps_sign_never),
+        (torch.rrelu, "torch.rrelu", "leaky", _keeps_sign_never),
+        (F.gelu, "F.gelu", "smooth", _keeps_sign_always),
+        (F.silu, "F.silu", "smooth", _keeps_sign_always),
+        (F.mish, "F.mish", "smooth", _keeps_sign_always),
+        (F.hardswish, "F.hardswish", "smooth", _keeps_sign_always),
+        (F.elu, "F.elu", "smooth", _alpha_keeps_sign),
+        (F.elu_, "F.elu_", "smooth", _alpha_keeps_sign),
+        (F.celu, "F.celu", "smooth", _alpha_keeps_sign),
+        (F.selu, "F.selu", "smooth", _keeps_sign_always),
+        (torch.selu, "torch.selu", "smooth", _keeps_sign_always),
+        (F.softplus, "F.softplus", "smooth", _keeps_sign_never),
+    ]
+    table: dict[Any, _Function] = {}
+    for func, label, kind, keeps in entries:
+        table.setdefault(func, _Function(label, kind, keeps))
+    return table
+
+
+_FUNCTIONS = _function_table()
+# The names the source scan looks for (``F.gelu(``, ``x.relu()``, ``leaky_relu(``, ...).
+ACTIVATION_NAMES = frozenset(
+    {"relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "prelu", "rrelu", "rrelu_"}
+    | {"gelu", "silu", "mish", "hardswish", "elu", "elu_", "celu", "selu", "softplus"}
+)
+
+
+# ------------------------------------------------------------------------ the counting
+
+
 def _default_unit_dim(ndim: int) -> int:
     return 1 if ndim >= 4 else ndim - 1
 
 
+_KERNELS: dict[str, Any] = {}
+_KERNELS_LOCK = threading.Lock()
+_MAX_EXACT_F32 = 1 << 24  # float32 counts inside one kernel call stay exact below this
+
+
+def _kernels() -> dict[str, Any]:
+    """The one-pass counting loops (numba), compiled on first use and cached on disk.
+
+    Each reads every element once and keeps no temporary beyond O(units) accumulators:
+    per unit, the positive count, the zero count, the non-finite count and the sum of the
+    positive part. They run serially on the calling thread (never a second thread pool
+    beside PyTorch's). ``rows`` takes an (A, U) array (units contiguous, vectorised over
+    units, four rows at a time); ``planes`` an (A, U, L) array (vectorised over L).
+    """
+    if _KERNELS:
+        return _KERNELS
+    with _KERNELS_LOCK:
+        if _KERNELS:
+            return _KERNELS
+        import numpy as np
+
+        from leaky._kernels import _jit
+
+        count = _jit(fastmath={"reassoc", "contract", "nsz"})
+
+        @count
+        def rows(y, counts, sums, take_positive, take_rest):  # pragma: no cover - numba
+            a_n, u_n = y.shape
+            zero = y.dtype.type(0)
+            p = np.zeros(u_n, y.dtype)
+            z = np.zeros(u_n, y.dtype)
+            nf = np.zeros(u_n, y.dtype)
+            s = np.zeros(u_n, y.dtype)
+            a4 = a_n - a_n % 4
+            for a in range(0, a4, 4):
+                r0 = y[a]
+                r1 = y[a + 1]
+                r2 = y[a + 2]
+                r3 = y[a + 3]
+                for u in range(u_n):
+                    v0 = r0[u]
+                    v1 = r1[u]
+                    v2 = r2[u]
+                    v3 = r3[u]
+                    p[u] += (
+                        y.dtype.type(v0 > 0)
+                        + y.dtype.type(v1 > 0)
+                        + y.dtype.type(v2 > 0)
+                        + y.dtype.type(v3 > 0)
+                    )
+                    s[u] += max(v0, zero) + max(v1, zero) + max(v2, zero) + max(v3, zero)
+                    z[u] += (
+                        y.dtype.type(v0 == 0)
+                        + y.dtype.type(v1 == 0)
+                        + y.dtype.type(v2 == 0)
+                        + y.dtype.type(v3 == 0)
+                    )
+                    nf[u] += (  # v - v is NaN exactly for NaN and ±inf
+                        y.dtype.type(v0 - v0 != 0)
+                        + y.dtype.type(v1 - v1 != 0)
+                        + y.dtype.type(v2 - v2 != 0)
+                        + y.dtype.type(v3 - v3 != 0)
+                    )
+            for a in range(a4, a_n):
+                r = y[a]
+                for u in range(u_n):
+                    v = r[u]
+                    p[u] += y.dtype.type(v > 0)
+                    s[u] += max(v, zero)
+                    z[u] += y.dtype.type(v == 0)
+                    nf[u] += y.dtype.type(v - v != 0)
+            for u in range(u_n):
+                if take_positive:
+                    counts[0, u] += np.int64(p[u])
+                if take_rest:
+                    counts[1, u] += np.int64(z[u])
+                    counts[2, u] += np.int64(nf[u])
+                    sums[u] += s[u]
+
+        @count
+        def planes(y, counts, sums, take_positive, take_rest):  # pragma: no cover - numba
+            a_n, u_n, l_n = y.shape
+            zero = y.dtype.type(0)
+            for a in range(a_n):
+                for u in range(u_n):
+                    r = y[a, u]
+                    p = zero
+                    z = zero
+                    nf = zero
+                    s = zero
+                    for i in range(l_n):
+                        v = r[i]
+                        p += v > 0
+                        s += max(v, zero)
+                        z += v == 0
+                        nf += v - v != 0
+                    if take_positive:
+                        counts[0, u] += np.int64(p)
+                    if take_rest:
+                        counts[1, u] += np.int64(z)
+                        counts[2, u] += np.int64(nf)
+                        sums[u] += s
+
+        _KERNELS.update(rows=rows, planes=planes)
+    return _KERNELS
+
+
+def _as_units(t: Tensor, dim: int) -> Tensor | None:
+    """``t`` as an (A, U, L) view with the unit axis in the middle, or None if no view is."""
+    if t.is_contiguous():
+        shape = t.shape
+        outer = math.prod(shape[:dim])
+        inner = math.prod(shape[dim + 1 :])
+        return t.view(outer, shape[dim], inner)
+    if t.ndim == 4 and dim == 1 and t.is_contiguous(memory_format=torch.channels_last):
+        return t.permute(0, 2, 3, 1).reshape(-1, t.shape[1], 1)  # a view: NHWC is contiguous
+    return None
+
+
+_KERNEL_DTYPES = (torch.float32, torch.float64)
+
+
+def _count(
+    t: Tensor, dim: int, counts: Tensor, sums: Tensor, positive: bool, rest: bool, arrays: Any
+) -> None:
+    """Add ``t``'s per-unit counts (positive, zero, non-finite) and positive-part sums.
+
+    ``arrays`` is ``(counts, sums)`` as NumPy views for the CPU loops (None elsewhere).
+    """
+    if arrays is not None and t.dtype in _KERNEL_DTYPES:
+        if t.ndim == 2 and dim == 1 and t.is_contiguous() and t.shape[0] < _MAX_EXACT_F32:
+            _kernels()["rows"](t.numpy(), arrays[0], arrays[1], positive, rest)  # Linear
+            return
+        view = _as_units(t, dim)
+        if view is not None and view.shape[2] < _MAX_EXACT_F32:
+            kernels = _kernels()
+            if view.shape[2] == 1:
+                flat = view.squeeze(2)
+                for start in range(0, flat.shape[0], _MAX_EXACT_F32 - 1):
+                    chunk = flat[start : start + _MAX_EXACT_F32 - 1].numpy()
+                    kernels["rows"](chunk, arrays[0], arrays[1], positive, rest)
+            else:
+                kernels["planes"](view.numpy(), arrays[0], arrays[1], positive, rest)
+            return
+    # Elsewhere (GPU, float16/bfloat16, strided views): PyTorch's reductions, exact counts.
+    if t.ndim == 1:
+        t = t[None]  # sum(dim=()) would reduce every axis
+        dim = 1
+    other = tuple(d for d in range(t.ndim) if d != dim)
+    is_positive = t > 0
+    if positive:
+        counts[0] += is_positive.sum(dim=other)
+    if rest:
+        counts[1] += (t == 0).sum(dim=other)
+        counts[2] += (~torch.isfinite(t)).sum(dim=other)
+        sums += torch.where(is_positive, t, 0).sum(dim=other, dtype=torch.float64)
+
+
+class _Site:
+    """Running per-unit counts of one call site (O(units) memory).
+
+    ``counts`` (int64, 3 x units): positive, exactly-zero and non-finite elements;
+    ``sums`` (float64, units): sum of the output's positive part; ``samples``: elements
+    per unit.
+    """
+
+    __slots__ = ("activation", "arrays", "counts", "kind", "samples", "sums", "unit_dim")
+
+    def __init__(self, kind: str, activation: str, unit_dim: int | None) -> None:
+        self.kind = kind
+        self.activation = activation
+        self.unit_dim = unit_dim
+        self.counts: Tensor | None = None
+        self.sums: Tensor | None = None
+        self.arrays: Any = None  # (counts, sums) as NumPy views, on CPU
+        self.samples = 0
+
+    def _set(self, counts: Tensor, sums: Tensor) -> None:
+        self.counts, self.sums = counts, sums
+        self.arrays = (counts.numpy(), sums.numpy()) if counts.is_cpu else None
+
+    def _dim(self, t: Tensor) -> int:
+        dim = self.unit_dim if self.unit_dim is not None else _default_unit_dim(t.ndim)
+        if not -t.ndim <= dim < t.ndim:
+            raise ValueError(
+                f"unit_dim={dim} does not fit an activation of shape {tuple(t.shape)}; pass "
+                "unit_dim= (an int, or a mapping by layer name) to choose the unit axis."
+            )
+        return dim % t.ndim
+
+    def _start(self, t: Tensor) -> int:
+        dim = self._dim(t)
+        units = t.shape[dim]
+        if self.counts is None:
+            self._set(
+                torch.zeros(3, units, dtype=torch.int64, device=t.device),
+                torch.zeros(units, dtype=torch.float64, device=t.device),
+            )
+        elif self.counts.shape[1] != units:
+            raise ValueError(
+                f"An activation changed its number of units from {self.counts.shape[1]} to "
+                f"{units} between batches; pass unit_dim= to choose the unit axis."
+            )
+        return dim
+
+    def add_input(self, x: Tensor) -> None:
+        """Count ``x > 0`` on the input (activations that do not keep the sign)."""
+        dim = self._start(x)
+        _count(x, dim, self.counts, self.sums, True, False, self.arrays)  # type: ignore[arg-type]
+
+    def add_output(self, y: Tensor, positive: bool) -> None:
+        dim = self._start(y)
+        self.samples += y.numel() // y.shape[dim]
+        _count(y, dim, self.counts, self.sums, positive, True, self.arrays)  # type: ignore[arg-type]
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "activation": self.activation,
+            "unit_dim": self.unit_dim,
+            "samples": self.samples,
+            "counts": None if self.counts is None else self.counts.detach().cpu().clone(),
+            "sums": None if self.sums is None else self.sums.detach().cpu().clone(),
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> _Site:
+        site = cls(state["kind"], state["activation"], state["unit_dim"])
+        site.samples = int(state["samples"])
+        if state["counts"] is not None:
+            site._set(
+                torch.as_tensor(state["counts"], dtype=torch.int64).clone(),
+                torch.as_tensor(state["sums"], dtype=torch.float64).clone(),
+            )
+        return site
+
+
+# --------------------------------------------------------------------------- reports
+
+
 @dataclass
 class LayerReport:
-    """What one activation layer did over the window."""
+    """What one activation site did over the window (definitions: the module docstring)."""
 
     name: str
     kind: str  # "relu", "leaky" or "smooth"
@@ -64,22 +460,44 @@ class LayerReport:
     samples: int  # elements seen per unit (batch x positions)
     dead: list[int] = field(default_factory=list)
     negative_regime: list[int] = field(default_factory=list)
+    near_dead: list[int] = field(default_factory=list)
     dormant: list[int] = field(default_factory=list)
+    nonfinite: list[int] = field(default_factory=list)  # units that output NaN or ±inf
     zero_fraction: float = 0.0
+    nonfinite_fraction: float = 0.0  # of output elements
     positive_fraction: list[float] = field(default_factory=list)
+    dormancy: list[float | None] = field(default_factory=list)  # None: a non-finite unit
+    site: str = "module"  # "module" (an activation layer) or "functional" (a call)
+
+    def _fraction(self, items: Sequence[int]) -> float:
+        return len(items) / self.units if self.units else 0.0
 
     @property
     def dead_fraction(self) -> float:
-        return len(self.dead) / self.units if self.units else 0.0
+        return self._fraction(self.dead)
 
     @property
     def negative_regime_fraction(self) -> float:
-        return len(self.negative_regime) / self.units if self.units else 0.0
+        return self._fraction(self.negative_regime)
+
+    @property
+    def near_dead_fraction(self) -> float:
+        return self._fraction(self.near_dead)
+
+    @property
+    def dormant_fraction(self) -> float:
+        return self._fraction(self.dormant)
 
     def sentence(self) -> str:
         """The finding in plain words."""
         if self.samples == 0:
             return f"layer {self.name}: saw no input"
+        if self.nonfinite:
+            return (
+                f"layer {self.name}: produces NaN/inf in {len(self.nonfinite)} of {self.units} "
+                f"units ({self.nonfinite_fraction:.1%} of its outputs) — the model diverged or "
+                f"was fed NaN/inf; those units are not counted as dead"
+            )
         if self.dead:
             return (
                 f"layer {self.name}: {len(self.dead)} of {self.units} units dead "
@@ -91,16 +509,28 @@ class LayerReport:
                 f"negative regime ({self.negative_regime_fraction:.0%}) — alive, learning "
                 f"at the slope"
             )
+        if self.near_dead:
+            return (
+                f"layer {self.name}: {len(self.near_dead)} of {self.units} units near-dead "
+                f"({self.near_dead_fraction:.0%}, rarely positive)"
+            )
         return f"layer {self.name}: all {self.units} units alive"
 
 
 @dataclass
 class MonitorReport:
-    """Per layer and for the whole model; renders as a rich table, a dict or JSON."""
+    """Per site and for the whole model; prints as its summary, renders as a rich table,
+    a dict or JSON."""
 
     layers: list[LayerReport]
     batches: int
     tau: float
+    near_dead_threshold: float = 0.01
+    skipped: int = 0  # batches run in eval() mode, not counted
+    unreached: list[str] = field(default_factory=list)  # sites the monitor cannot watch
+
+    def _total(self, attr: str) -> int:
+        return sum(len(getattr(layer, attr)) for layer in self.layers)
 
     @property
     def units(self) -> int:
@@ -108,15 +538,23 @@ class MonitorReport:
 
     @property
     def dead(self) -> int:
-        return sum(len(layer.dead) for layer in self.layers)
+        return self._total("dead")
 
     @property
     def negative_regime(self) -> int:
-        return sum(len(layer.negative_regime) for layer in self.layers)
+        return self._total("negative_regime")
+
+    @property
+    def near_dead(self) -> int:
+        return self._total("near_dead")
 
     @property
     def dormant(self) -> int:
-        return sum(len(layer.dormant) for layer in self.layers)
+        return self._total("dormant")
+
+    @property
+    def nonfinite(self) -> int:
+        return self._total("nonfinite")
 
     @property
     def dead_fraction(self) -> float:
@@ -133,27 +571,54 @@ class MonitorReport:
         return zeros / total if total else 0.0
 
     def summary(self) -> list[str]:
-        """One sentence per layer and one for the model."""
+        """One sentence per site, one for the model, and the sites that cannot be watched."""
         lines = [layer.sentence() for layer in self.layers]
-        lines.append(
+        model = (
             f"model: {self.dead} of {self.units} units dead ({self.dead_fraction:.0%}), "
-            f"{self.negative_regime} in the negative regime, {self.dormant} dormant at "
-            f"tau={self.tau:g}, {self.zero_fraction:.1%} of outputs exactly 0, over "
+            f"{self.negative_regime} in the negative regime, {self.near_dead} near-dead "
+            f"(positive on < {self.near_dead_threshold:.0%} of inputs), {self.dormant} dormant "
+            f"at tau={self.tau:g}, {self.zero_fraction:.1%} of outputs exactly 0, over "
             f"{self.batches} batch(es)"
         )
+        if self.skipped:
+            model += f" ({self.skipped} eval-mode batch(es) skipped)"
+        if self.nonfinite:
+            layers = sum(1 for layer in self.layers if layer.nonfinite)
+            model = (
+                f"model: produces NaN/inf ({self.nonfinite} units in {layers} layer(s)) — "
+                f"check the inputs, the loss and the learning rate; " + model[len("model: ") :]
+            )
+        lines.append(model)
+        lines += [f"not watched: {item}" for item in self.unreached]
         return lines
+
+    def __str__(self) -> str:
+        return "\n".join(self.summary())
+
+    def __repr__(self) -> str:
+        return (
+            f"MonitorReport(batches={self.batches}, layers={len(self.layers)}, "
+            f"units={self.units}, dead={self.dead}, negative_regime={self.negative_regime}, "
+            f"near_dead={self.near_dead}, dormant={self.dormant}, nonfinite={self.nonfinite}, "
+            f"tau={self.tau:g}, skipped={self.skipped}, unreached={len(self.unreached)})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "batches": self.batches,
+            "skipped": self.skipped,
             "tau": self.tau,
+            "near_dead_threshold": self.near_dead_threshold,
             "units": self.units,
             "dead": self.dead,
             "negative_regime": self.negative_regime,
+            "near_dead": self.near_dead,
             "dormant": self.dormant,
+            "nonfinite": self.nonfinite,
             "dead_fraction": self.dead_fraction,
             "zero_fraction": self.zero_fraction,
             "layers": [asdict(layer) for layer in self.layers],
+            "unreached": list(self.unreached),
             "summary": self.summary(),
         }
 
@@ -161,6 +626,7 @@ class MonitorReport:
         return json.dumps(self.to_dict(), **kwargs)
 
     def __rich__(self) -> Any:
+        from rich.markup import escape
         from rich.table import Table
 
         table = Table(
@@ -169,187 +635,246 @@ class MonitorReport:
             "units",
             "dead",
             "negative-regime",
+            f"near-dead (<{self.near_dead_threshold:.0%})",
             f"dormant (tau={self.tau:g})",
+            "NaN/inf",
             "exact zeros",
             title=f"Dead-unit report over {self.batches} batch(es)",
         )
+
+        def share(items: list[int], layer: LayerReport) -> str:
+            return f"{len(items)} ({len(items) / layer.units:.0%})" if layer.units else "0"
+
         for layer in self.layers:
-            dead = f"{len(layer.dead)} ({layer.dead_fraction:.0%})" if layer.kind == "relu" else "-"
-            neg = (
-                f"{len(layer.negative_regime)} ({layer.negative_regime_fraction:.0%})"
-                if layer.kind != "relu"
-                else "-"
-            )
+            dead = share(layer.dead, layer) if layer.kind == "relu" else "-"
+            neg = share(layer.negative_regime, layer) if layer.kind != "relu" else "-"
+            bad = share(layer.nonfinite, layer)
             table.add_row(
-                layer.name,
-                layer.activation,
+                escape(layer.name),
+                escape(layer.activation),
                 str(layer.units),
                 f"[red]{dead}[/]" if layer.dead else dead,
                 neg,
+                str(len(layer.near_dead)),
                 str(len(layer.dormant)),
+                f"[red]{bad}[/]" if layer.nonfinite else bad,
                 f"{layer.zero_fraction:.1%}",
             )
-        table.caption = "\n".join(self.summary())
+        table.caption = escape(str(self))
         table.caption_justify = "left"
         return table
 
 
-class _Site:
-    """Running per-unit counts for one call site of an activation layer (O(units) memory).
+def _layer_report(
+    name: str, site: _Site, tau: float, near_dead: float, functional: bool
+) -> LayerReport:
+    where = "functional" if functional else "module"
+    if site.counts is None or site.sums is None or site.samples == 0:
+        return LayerReport(name, site.kind, site.activation, 0, 0, site=where)
+    positive, zeros, bad = site.counts.cpu()
+    sums = site.sums.cpu()
+    n = site.samples
+    units = positive.numel()
+    finite = bad == 0
+    never = (positive == 0) & finite
+    near = (positive > 0) & (positive < near_dead * n) & finite
+    mean_positive = sums / n
+    layer_mean = float(mean_positive[finite].mean()) if bool(finite.any()) else 0.0
+    score = mean_positive / layer_mean if layer_mean > 0 else torch.zeros_like(mean_positive)
+    dormant = (score <= tau) & finite
 
-    A module called several times in one forward (torchvision's ResNet blocks reuse one
-    ``relu``) has one site per call, reported as ``name#0``, ``name#1``, ...
-    """
+    def ids(mask: Tensor) -> list[int]:
+        return mask.nonzero().flatten().tolist()
 
-    def __init__(self, module: nn.Module, unit_dim: int | None) -> None:
-        self.module = module
-        self.kind = _kind(module)
-        self.unit_dim = unit_dim
-        # One float64 accumulator, rows: sum of |output|, positive count, nonzero count.
-        # float64 counts are exact to 2^53, and one (3, units) add per batch is the cheapest
-        # update there is (the hooks' cost is mostly the number of tensor ops).
-        self.acc: Tensor | None = None
-        self.samples = 0  # elements per unit
-
-    def _dims(self, t: Tensor) -> tuple[int, tuple[int, ...]]:
-        dim = self.unit_dim if self.unit_dim is not None else _default_unit_dim(t.ndim)
-        dim = dim % t.ndim
-        return dim, tuple(d for d in range(t.ndim) if d != dim)
-
-    def _start(self, t: Tensor) -> tuple[int, tuple[int, ...]]:
-        dim, other = self._dims(t)
-        units = t.shape[dim]
-        if self.acc is None:
-            self.acc = torch.zeros(3, units, dtype=torch.float64, device=t.device)
-        elif self.acc.shape[1] != units:
-            raise ValueError(
-                f"An activation changed its number of units from {self.acc.shape[1]} to "
-                f"{units} between batches; pass unit_dim= to choose the unit axis."
-            )
-        return units, other
-
-    def pre(self, x: Tensor) -> None:
-        """Count positive pre-activations (only for activations that do not keep the sign)."""
-        _, other = self._start(x)
-        self.acc[1] += (x > 0).sum(dim=other)  # type: ignore[index]
-
-    def _unit_sum(self, t: Tensor, other: tuple[int, ...]) -> Tensor:
-        """Sum over every axis but the unit axis, in float32 or wider.
-
-        A sum over (0, 2, 3) of an NCHW tensor is several times slower in PyTorch than two
-        sums over contiguous axes, so that common case is reshaped first.
-        """
-        dtype = torch.float64 if t.dtype == torch.float64 else torch.float32
-        if other == (0, *range(2, t.ndim)) and t.ndim > 2 and t.is_contiguous():
-            return t.reshape(t.shape[0], t.shape[1], -1).sum(-1, dtype=dtype).sum(0)
-        return t.sum(dim=other, dtype=dtype)
-
-    def post(self, y: Tensor, from_output: bool) -> None:
-        units, other = self._start(y)
-        n = y.numel() // units
-        self.samples += n
-        magnitude = self._unit_sum(y if self.kind == "relu" else y.abs(), other)
-        # Counting through float sums of sign(y) is exact while a count stays below 2^24
-        # and is about ten times faster than PyTorch's reductions of bool tensors. sign(NaN)
-        # is 0, so a batch with a NaN (or inf) output is counted the slow, exact way.
-        if n < 2**24 and math.isfinite(float(magnitude.sum())):
-            sign = torch.sign(y)
-            balance = self._unit_sum(sign, other)  # positives - negatives
-            if self.kind == "relu":  # no negatives
-                positive = nonzero = balance
-            else:
-                nonzero = self._unit_sum(sign.abs(), other)  # positives + negatives
-                positive = (balance + nonzero) / 2
-        else:
-            positive = (y > 0).sum(dim=other)
-            nonzero = n - (y == 0).sum(dim=other)
-        if not from_output:  # counted on the input, by pre()
-            positive = torch.zeros_like(magnitude)
-        self.acc += torch.stack((magnitude, positive, nonzero))  # type: ignore[operator]
-
-    def report(self, name: str, tau: float) -> LayerReport:
-        activation = type(self.module).__name__
-        if self.acc is None or self.samples == 0:
-            return LayerReport(name, self.kind, activation, 0, 0)
-        magnitude, positive, nonzero = self.acc.cpu()
-        never_positive = (positive == 0).nonzero().flatten().tolist()
-        mean_abs = magnitude / self.samples
-        layer_mean = float(mean_abs.mean())
-        score = mean_abs / layer_mean if layer_mean > 0 else torch.zeros_like(mean_abs)
-        units = positive.numel()
-        zeros = self.samples * units - float(nonzero.sum())
-        return LayerReport(
-            name=name,
-            kind=self.kind,
-            activation=activation,
-            units=units,
-            samples=self.samples,
-            dead=never_positive if self.kind == "relu" else [],
-            negative_regime=never_positive if self.kind != "relu" else [],
-            dormant=(score <= tau).nonzero().flatten().tolist(),
-            zero_fraction=zeros / (self.samples * units),
-            positive_fraction=(positive / self.samples).tolist(),
-        )
+    return LayerReport(
+        name=name,
+        kind=site.kind,
+        activation=site.activation,
+        units=units,
+        samples=n,
+        dead=ids(never) if site.kind == "relu" else [],
+        negative_regime=ids(never) if site.kind != "relu" else [],
+        near_dead=ids(near),
+        dormant=ids(dormant),
+        nonfinite=ids(~finite),
+        zero_fraction=float(zeros.sum()) / (n * units),
+        nonfinite_fraction=float(bad.sum()) / (n * units),
+        positive_fraction=(positive.double() / n).tolist(),
+        dormancy=[None if not ok else float(s) for s, ok in zip(score, finite, strict=True)],
+        site=where,
+    )
 
 
-class _Layer:
-    """One watched activation module, its hooks and its call sites."""
+# --------------------------------------------------------------------------- sites
 
-    def __init__(self, name: str, module: nn.Module, unit_dim: int | None) -> None:
+
+_ORDER = itertools.count()
+
+
+class _Group:
+    """The call sites of one module or one (module, function) pair: one site per call in a
+    forward (torchvision's ResNet blocks call one ``relu`` twice), reported as ``name#0``,
+    ``name#1``, ... when there are several."""
+
+    __slots__ = ("activation", "calls", "first", "functional", "kind", "name", "sites", "unit_dim")
+
+    def __init__(
+        self, name: str, kind: str, activation: str, unit_dim: int | None, functional: bool
+    ) -> None:
         self.name = name
-        self.module = module
+        self.kind = kind
+        self.activation = activation
         self.unit_dim = unit_dim
+        self.functional = functional
         self.sites: list[_Site] = []
-        self.calls = 0  # calls in the current forward of the model
-        self._current: _Site | None = None
+        self.calls = 0
+        self.first = -1  # when the group was first called in the window (report order)
 
-    @property
-    def needs_input(self) -> bool:
-        return not isinstance(self.module, SIGN_PRESERVING)
-
-    def _site(self, module: nn.Module) -> _Site:
+    def next_site(self) -> _Site:
         if self.calls >= len(self.sites):
-            self.sites.append(_Site(module, self.unit_dim))
+            if not self.sites:
+                self.first = next(_ORDER)
+            self.sites.append(_Site(self.kind, self.activation, self.unit_dim))
         site = self.sites[self.calls]
         self.calls += 1
         return site
 
+    def names(self) -> list[str]:
+        if len(self.sites) > 1:
+            return [f"{self.name}#{k}" for k in range(len(self.sites))]
+        return [self.name]
+
+
+# The layers' hooks run inside the monitored forward, where the functional interception
+# is active: their own counting must not go through it (each call would cost a Python
+# round trip).
+_NO_TORCH_FUNCTION = torch._C.DisableTorchFunction
+
+
+class _Watched:
+    """One watched activation layer and its hooks."""
+
+    __slots__ = ("always", "group", "module", "monitor", "pending")
+
+    def __init__(self, monitor: DeadUnitMonitor, module: nn.Module, group: _Group) -> None:
+        self.monitor = monitor
+        self.module = module
+        self.group = group
+        self.always = isinstance(module, _ALWAYS_KEEP_SIGN)  # no input hook needed
+        self.pending: _Site | None = None  # the site whose input was counted
+
     def pre_hook(self, module: nn.Module, inputs: tuple[Any, ...]) -> None:
-        """Only for activations that do not keep the sign: count x > 0 before the call."""
-        self._current = None
+        """Count ``x > 0`` before the call, where the output cannot tell (may be in place)."""
+        self.pending = None
+        if not self.monitor._counting or self.monitor._paused or _module_keeps_sign(module):
+            return
         if inputs and isinstance(inputs[0], Tensor) and inputs[0].ndim > 0:
-            self._current = self._site(module)
-            with torch.no_grad():
-                self._current.pre(inputs[0].detach())
+            site = self.group.next_site()
+            with torch.no_grad(), _NO_TORCH_FUNCTION():
+                site.add_input(inputs[0].detach())
+            self.pending = site
 
     def post_hook(self, module: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
+        pending, self.pending = self.pending, None
+        monitor = self.monitor
+        if not monitor._counting or monitor._paused:
+            return
         if not isinstance(output, Tensor) or output.ndim == 0:
             return
-        from_output = not self.needs_input
-        site = self._site(module) if from_output else self._current
-        if site is not None:
+        if pending is not None:  # the positive count came from the input
+            site, positive = pending, False
+        elif self.always or _module_keeps_sign(module):
+            site, positive = self.group.next_site(), True
+        else:
+            return  # the input was not a tensor: nothing to count
+        if monitor._mode is None:
             with torch.no_grad():
-                site.post(output.detach(), from_output)
-        self._current = None
+                site.add_output(output.detach(), positive=positive)
+        else:
+            with torch.no_grad(), _NO_TORCH_FUNCTION():
+                site.add_output(output.detach(), positive=positive)
+
+
+class _Intercept(TorchFunctionMode):
+    """Sees every torch call inside the monitored forward; counts the activations among them.
+
+    PyTorch disables the mode while ``__torch_function__`` runs, so the activation and the
+    counting below it are not intercepted again.
+    """
+
+    def __init__(self, monitor: DeadUnitMonitor) -> None:
+        super().__init__()
+        self.monitor = monitor
+
+    def __torch_function__(
+        self,
+        func: Any,
+        types: Any,
+        args: tuple[Any, ...] = (),
+        kwargs: Mapping[str, Any] | None = None,
+    ) -> Any:
+        kwargs = kwargs or {}
+        spec = _FUNCTIONS.get(func)
+        if spec is None or self.monitor._paused or not self.monitor._counting:
+            return func(*args, **kwargs)
+        x = args[0] if args else kwargs.get("input")
+        if not isinstance(x, Tensor) or x.ndim == 0:
+            return func(*args, **kwargs)
+        group = self.monitor._functional_group(spec)
+        if group is None:  # inside a watched layer: its hooks count it
+            return func(*args, **kwargs)
+        site = group.next_site()
+        keeps = spec.keeps_sign(args, kwargs)
+        if not keeps:
+            with torch.no_grad():
+                site.add_input(x.detach())
+        out = func(*args, **kwargs)
+        if isinstance(out, Tensor) and out.ndim > 0:
+            with torch.no_grad():
+                site.add_output(out.detach(), positive=keeps)
+        return out
+
+
+# --------------------------------------------------------------------------- the monitor
+
+SnapshotCallback = Callable[["MonitorReport", int], None]
 
 
 class DeadUnitMonitor:
     """Streams per-unit activation statistics of a model and reports dead and dormant units.
 
-    Hooks are added on ``__enter__`` and removed on ``__exit__``, also when the body
-    raises. The monitor never changes an output or a gradient: it only reads, under
-    ``torch.no_grad()``.
+    Use it as a context manager around training: the hooks are added on ``__enter__`` and
+    removed on ``__exit__`` (also when the body raises), and counts survive an exit, so
+    the window can span several ``with`` blocks. The monitor never changes an output or a
+    gradient: it only reads, under ``torch.no_grad()``. It counts what runs inside the
+    model's own forward (``model(x)``), only in ``train()`` mode unless
+    ``count_eval=True`` (validation batches are not training data), and never inside
+    ``with monitor.pause():``.
+
+    Sites: every activation layer of the model (ReLU, ReLU6, LeakyReLU, leaky's
+    LeakyReLU, PReLU, RReLU, GELU, SiLU, ELU, SELU, CELU, Mish, Hardswish, Softplus), and,
+    with ``functional=True``, every functional activation called in a forward (``F.relu``,
+    ``torch.relu``, ``x.relu()``, ``F.leaky_relu``, ``F.gelu``, ..., through a
+    ``torch.overrides.TorchFunctionMode``), named ``"<module>:<function>"`` after the
+    module whose forward called it (``"layer1.0:F.relu"``, ``"<root>:torch.relu"``).
+    Sites the monitor cannot reach are listed in ``report().unreached``: TorchScript
+    submodules, and modules whose forward calls an activation function that was never
+    seen (``functional=False``, or a code path run outside Python).
 
     Args:
         model: the model to watch.
-        modules: the activation layers to watch, as modules or qualified names; by default
-            every activation layer found (ReLU, ReLU6, LeakyReLU, leaky's LeakyReLU, PReLU,
-            GELU, SiLU, ELU, ...).
-        unit_dim: the unit axis, for every layer (an int) or per layer name (a mapping);
-            by default the last axis of 2-d/3-d tensors and axis 1 of 4-d/5-d tensors.
-        tau: the dormant threshold (Sokar et al. 2023); 0 counts only units whose output
-            was always 0.
-        on_snapshot: called with each report ``snapshot()`` makes.
+        modules: watch only these activation layers (modules or qualified names); then
+            functional calls are not watched.
+        unit_dim: the unit axis, for every site (an int) or per site name (a mapping); by
+            default the last axis of 1-d to 3-d tensors and axis 1 of 4-d/5-d tensors.
+        tau: the dormant threshold on the dormancy score (module docstring), > 0 by
+            default; 0 leaves only the units that were never positive.
+        near_dead: the "near-dead" threshold: a unit positive on fewer than this fraction
+            of its inputs (and on at least one) is near-dead.
+        count_eval: also count batches run in ``eval()`` mode.
+        functional: also watch functional activation calls (default: when ``modules`` is
+            not given).
+        on_snapshot: called as ``on_snapshot(report, step)`` by each ``snapshot()``.
 
     Example:
         >>> import torch
@@ -361,6 +886,9 @@ class DeadUnitMonitor:
         ...     _ = model(torch.randn(64, 3))
         >>> mon.report().layers[0].dead
         [0]
+        >>> print(mon.report())  # doctest: +ELLIPSIS
+        layer 1: 1 of 4 units dead (25%) — consider leaky.nn.convert
+        model: 1 of 4 units dead (25%), 0 in the negative regime, ...
     """
 
     def __init__(
@@ -369,24 +897,35 @@ class DeadUnitMonitor:
         modules: Iterable[nn.Module | str] | None = None,
         *,
         unit_dim: int | Mapping[str, int] | None = None,
-        tau: float = 0.0,
-        on_snapshot: Callable[[MonitorReport], None] | None = None,
+        tau: float = 0.025,
+        near_dead: float = 0.01,
+        count_eval: bool = False,
+        functional: bool | None = None,
+        on_snapshot: SnapshotCallback | None = None,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(
                 "The 'model' parameter of DeadUnitMonitor must be a torch.nn.Module. "
                 f"Got {type(model).__name__} instead."
             )
-        if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not tau >= 0:
-            raise ValueError(
-                f"The 'tau' parameter of DeadUnitMonitor must be a number >= 0. Got {tau!r}."
-            )
+        self.tau = _check_fraction(tau, "tau", upper=math.inf)
+        self.near_dead = _check_fraction(near_dead, "near_dead", upper=1.0)
+        for flag, value in (("count_eval", count_eval), ("functional", functional)):
+            if value is not None and not isinstance(value, bool):
+                raise TypeError(
+                    f"The '{flag}' parameter of DeadUnitMonitor must be a bool. "
+                    f"Got {value!r} instead."
+                )
         self.model = model
-        self.tau = float(tau)
+        self.count_eval = count_eval
+        self.functional = modules is None if functional is None else functional
         self.on_snapshot = on_snapshot
+        self.unit_dim = unit_dim
         self.history: list[dict[str, Any]] = []
         self.batches = 0
-        named = dict(model.named_modules())
+        self.skipped = 0
+        self.snapshots = 0
+        named = dict(model.named_modules(remove_duplicate=False))
         if modules is None:
             chosen = [(n, m) for n, m in named.items() if isinstance(m, ACTIVATIONS)]
         else:
@@ -404,67 +943,430 @@ class DeadUnitMonitor:
                     chosen.append((by_id[id(item)], item))
                 else:
                     raise ValueError(f"Module {item!r} is not part of the model.")
-        if not chosen:
+        if not chosen and not self.functional:
             raise ValueError(
                 "DeadUnitMonitor found no activation layer to watch; pass modules= to name "
-                "them (activations written as functional calls have no module to hook)."
+                "them, or functional=True to watch functional calls (F.relu, ...)."
             )
-        self._layers = []
+        # Names of every module, for naming functional sites by the module that called.
+        self._names: dict[int, str] = {}
+        for name, module in named.items():
+            self._names.setdefault(id(module), name or "<root>")
+        self._groups: dict[str, _Group] = {}
+        self._watched: dict[int, _Watched] = {}
         for name, module in chosen:
-            dim = unit_dim.get(name) if isinstance(unit_dim, Mapping) else unit_dim
-            self._layers.append(_Layer(name or "<root>", module, dim))
+            if id(module) in self._watched:
+                continue  # one module registered twice: one set of hooks
+            label = name or "<root>"
+            group = _Group(label, _kind(module), type(module).__name__, self._dim(label), False)
+            self._groups[label] = group
+            self._watched[id(module)] = _Watched(self, module, group)
+        # Intercept functional calls only where some module runs code of its own.
+        self._intercept = self.functional and any(
+            type(m) not in _ACTIVATION_FREE and id(m) not in self._watched for m in model.modules()
+        )
         self._handles: list[Any] = []
+        self._mode: _Intercept | None = None
+        self._depth = 0
+        self._counting = False
+        self._paused = 0
+        self._unreached_cache: list[tuple[str, str, tuple[str, ...]]] | None = None
+
+    def _dim(self, name: str) -> int | None:
+        if isinstance(self.unit_dim, Mapping):
+            return self.unit_dim.get(name)
+        return self.unit_dim
+
+    # -- attaching ---------------------------------------------------------------------
+
+    @property
+    def active(self) -> bool:
+        """True between ``__enter__`` and ``__exit__``."""
+        return bool(self._handles)
 
     @property
     def layer_names(self) -> list[str]:
-        return [layer.name for layer in self._layers]
+        """The names of the sites seen so far, in order (and of watched layers not yet seen)."""
+        return [name for group in self._groups.values() for name in group.names()]
 
     def __enter__(self) -> DeadUnitMonitor:
         if self._handles:
             raise RuntimeError("This DeadUnitMonitor is already active.")
-        self._handles.append(self.model.register_forward_pre_hook(self._new_batch))
-        for layer in self._layers:
-            if layer.needs_input:
-                self._handles.append(layer.module.register_forward_pre_hook(layer.pre_hook))
-            self._handles.append(layer.module.register_forward_hook(layer.post_hook))
+        self._handles.append(self.model.register_forward_pre_hook(self._begin))
+        self._handles.append(self.model.register_forward_hook(self._end, always_call=True))
+        for watched in self._watched.values():
+            module = watched.module
+            if not watched.always:
+                self._handles.append(module.register_forward_pre_hook(watched.pre_hook))
+            self._handles.append(module.register_forward_hook(watched.post_hook))
         return self
 
     def __exit__(self, *exc: object) -> None:
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
+        self._leave_forward()
+        self._depth = 0
 
-    def _new_batch(self, module: nn.Module, inputs: Any) -> None:
+    def _begin(self, module: nn.Module, inputs: Any) -> None:
+        self._depth += 1
+        if self._depth > 1:
+            return  # the model called inside its own forward: the same batch
+        for group in self._groups.values():
+            group.calls = 0
+        if self._paused:
+            return
+        if not (module.training or self.count_eval):
+            self.skipped += 1
+            return
         self.batches += 1
-        for layer in self._layers:
-            layer.calls = 0
+        self._counting = True
+        if self._intercept:
+            self._mode = _Intercept(self)
+            self._mode.__enter__()
+
+    def _end(self, module: nn.Module, inputs: Any, output: Any) -> None:
+        self._depth = max(self._depth - 1, 0)
+        if self._depth == 0:
+            self._leave_forward()
+
+    def _leave_forward(self) -> None:
+        self._counting = False
+        if self._mode is not None:
+            mode, self._mode = self._mode, None
+            mode.__exit__(None, None, None)
+
+    def _functional_group(self, spec: _Function) -> _Group | None:
+        """The group of a functional call, named after the nearest module of the model in
+        the Python call stack; None inside a watched activation layer."""
+        frame = sys._getframe(2)
+        names, watched = self._names, self._watched
+        owner = "<root>"
+        while frame is not None:
+            code = frame.f_code
+            if code.co_argcount and code.co_varnames[0] == "self":
+                obj = frame.f_locals.get("self")
+                key = id(obj)
+                if key in names:
+                    if key in watched:
+                        return None
+                    owner = names[key]
+                    break
+            frame = frame.f_back
+        name = f"{owner}:{spec.label}"
+        group = self._groups.get(name)
+        if group is None:
+            group = _Group(name, spec.kind, spec.label, self._dim(name), True)
+            self._groups[name] = group
+        return group
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Count what runs inside as one batch of the model.
+
+        The monitor counts inside the model's own forward (``model(x)``) by itself; this
+        is for training steps that call its parts instead (a LightningModule's
+        ``training_step`` calling ``self.net(x)``). The same rules apply: skipped in
+        ``eval()`` mode unless ``count_eval``, and inside ``pause()``.
+        """
+        if not self._handles:
+            raise RuntimeError("DeadUnitMonitor.batch() needs an active monitor (use `with`).")
+        self._begin(self.model, ())
+        try:
+            yield
+        finally:
+            self._end(self.model, (), None)
+
+    @contextlib.contextmanager
+    def pause(self) -> Iterator[None]:
+        """Count nothing inside this block (a validation pass, a probe, a warm-up)."""
+        self._paused += 1
+        try:
+            yield
+        finally:
+            self._paused -= 1
+
+    # -- the window ----------------------------------------------------------------------
+
+    def _ordered(self) -> list[_Group]:
+        """Groups in the order they were first called, then those never called."""
+        groups = list(self._groups.values())
+        seen = sorted((g for g in groups if g.sites), key=lambda g: g.first)
+        return seen + [g for g in groups if not g.sites]
 
     def reset(self) -> None:
         """Start a new window: forget every count."""
-        for layer in self._layers:
-            layer.sites.clear()
+        for group in self._groups.values():
+            group.sites.clear()
+            group.calls = 0
         self.batches = 0
+        self.skipped = 0
 
-    def report(self, tau: float | None = None) -> MonitorReport:
-        """The report of the current window (``tau`` overrides the monitor's)."""
-        t = self.tau if tau is None else float(tau)
+    def report(self, tau: float | None = None, *, sync: bool | None = None) -> MonitorReport:
+        """The report of the current window.
+
+        Args:
+            tau: overrides the monitor's dormant threshold.
+            sync: sum the counts of every process of the default ``torch.distributed``
+                group first (a collective: every rank must call it). By default, whenever
+                a process group with more than one process is initialised. The monitor's
+                own counts are left as they are.
+        """
+        t = self.tau if tau is None else _check_fraction(tau, "tau", upper=math.inf)
+        if _should_sync(sync):
+            groups, batches, skipped = self._synced()
+        else:
+            groups, batches, skipped = self._ordered(), self.batches, self.skipped
         reports = []
-        for layer in self._layers:
-            many = len(layer.sites) > 1
-            for k, site in enumerate(layer.sites):
-                reports.append(site.report(f"{layer.name}#{k}" if many else layer.name, t))
-            if not layer.sites:
-                reports.append(_Site(layer.module, None).report(layer.name, t))
-        return MonitorReport(reports, self.batches, t)
+        for group in groups:
+            if not group.sites:
+                empty = _Site(group.kind, group.activation, None)
+                if not group.functional:
+                    reports.append(_layer_report(group.name, empty, t, self.near_dead, False))
+                continue
+            for name, site in zip(group.names(), group.sites, strict=True):
+                reports.append(_layer_report(name, site, t, self.near_dead, group.functional))
+        return MonitorReport(
+            reports,
+            batches,
+            t,
+            near_dead_threshold=self.near_dead,
+            skipped=skipped,
+            unreached=self._unreached(groups, batches),
+        )
 
-    def snapshot(self) -> MonitorReport:
-        """Report the current window, keep it in ``history``, call ``on_snapshot``, reset."""
+    def compute(self) -> MonitorReport:
+        """``report()``, under torchmetrics' name."""
+        return self.report()
+
+    def snapshot(self, step: int | None = None) -> MonitorReport:
+        """Report the window, keep it in ``history``, call ``on_snapshot(report, step)``,
+        and start a new window. ``step`` defaults to the number of earlier snapshots."""
         report = self.report()
+        step = self.snapshots if step is None else int(step)
+        self.snapshots += 1
         self.history.append(report.to_dict())
         if self.on_snapshot is not None:
-            self.on_snapshot(report)
+            self.on_snapshot(report, step)
         self.reset()
         return report
+
+    # -- checkpoints ---------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """The window's counts (int64 tensors: exact), for a checkpoint."""
+        return {
+            "version": _STATE_VERSION,
+            "batches": self.batches,
+            "skipped": self.skipped,
+            "snapshots": self.snapshots,
+            "history": json.loads(json.dumps(self.history)),
+            "groups": {
+                name: {
+                    "kind": group.kind,
+                    "activation": group.activation,
+                    "functional": group.functional,
+                    "sites": [site.state() for site in group.sites],
+                }
+                for name, group in ((g.name, g) for g in self._ordered())
+            },
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore counts saved by ``state_dict()`` (replacing the current window)."""
+        version = state.get("version") if isinstance(state, Mapping) else None
+        if version != _STATE_VERSION:
+            raise ValueError(
+                f"Not a DeadUnitMonitor state (version {_STATE_VERSION} expected). "
+                f"Got version {version!r}."
+            )
+        self.batches = int(state["batches"])
+        self.skipped = int(state["skipped"])
+        self.snapshots = int(state["snapshots"])
+        self.history = list(state["history"])
+        for group in self._groups.values():
+            group.sites.clear()
+        for name, saved in state["groups"].items():
+            group = self._groups.get(name)
+            if group is None:
+                group = _Group(
+                    name, saved["kind"], saved["activation"], self._dim(name), saved["functional"]
+                )
+                self._groups[name] = group
+            group.sites = [_Site.from_state(s) for s in saved["sites"]]
+            group.first = next(_ORDER) if group.sites else -1
+            for site in group.sites:
+                site.unit_dim = group.unit_dim
+            device = _model_device(self.model)
+            for site in group.sites:
+                if site.counts is not None and site.sums is not None:
+                    site._set(site.counts.to(device), site.sums.to(device))
+
+    # -- processes -----------------------------------------------------------------------
+
+    def _synced(self) -> tuple[list[_Group], int, int]:
+        """The groups with every rank's counts summed (``all_reduce``, exact int64)."""
+        import torch.distributed as dist
+
+        layout = [
+            (
+                name,
+                g.kind,
+                g.activation,
+                g.functional,
+                [None if s.counts is None else s.counts.shape[1] for s in g.sites],
+            )
+            for name, g in ((g.name, g) for g in self._ordered())
+        ]
+        everyone: list[Any] = [None] * dist.get_world_size()
+        dist.all_gather_object(everyone, layout)
+        merged: dict[str, list[Any]] = {}
+        for rank_layout in everyone:
+            for name, kind, activation, functional, units in rank_layout:
+                entry = merged.setdefault(name, [kind, activation, functional, []])
+                for k, u in enumerate(units):
+                    if k >= len(entry[3]):
+                        entry[3].append(u)
+                    elif entry[3][k] is None:
+                        entry[3][k] = u
+                    elif u is not None and u != entry[3][k]:
+                        raise ValueError(
+                            f"Site {name!r} has {entry[3][k]} units on one rank and {u} on "
+                            "another; every rank must run the same model."
+                        )
+        device = (
+            torch.device("cuda", torch.cuda.current_device())
+            if dist.get_backend() == "nccl"
+            else torch.device("cpu")
+        )
+        ints: list[Tensor] = [torch.tensor([self.batches, self.skipped], dtype=torch.int64)]
+        floats: list[Tensor] = []
+        for name, (_, _, _, units) in merged.items():
+            own = self._groups.get(name)
+            for k, u in enumerate(units):
+                site = own.sites[k] if own is not None and k < len(own.sites) else None
+                width = u or 0
+                if site is not None and site.counts is not None and site.sums is not None:
+                    ints += [torch.tensor([site.samples]), site.counts.cpu().flatten()]
+                    floats.append(site.sums.cpu())
+                else:
+                    ints += [torch.zeros(1 + 3 * width, dtype=torch.int64)]
+                    floats.append(torch.zeros(width, dtype=torch.float64))
+        flat_i = torch.cat(ints).to(device)
+        flat_f = (torch.cat(floats) if floats else torch.zeros(0, dtype=torch.float64)).to(device)
+        dist.all_reduce(flat_i)
+        dist.all_reduce(flat_f)
+        flat_i, flat_f = flat_i.cpu(), flat_f.cpu()
+        i, f = 2, 0
+        groups = []
+        for name, (kind, activation, functional, units) in merged.items():
+            group = _Group(name, kind, activation, None, functional)
+            for u in units:
+                width = u or 0
+                site = _Site(kind, activation, None)
+                site.samples = int(flat_i[i])
+                if width:
+                    site._set(
+                        flat_i[i + 1 : i + 1 + 3 * width].view(3, width).clone(),
+                        flat_f[f : f + width].clone(),
+                    )
+                i += 1 + 3 * width
+                f += width
+                group.sites.append(site)
+            groups.append(group)
+        return groups, int(flat_i[0]), int(flat_i[1])
+
+    # -- what cannot be watched ------------------------------------------------------------
+
+    def _unreached(self, groups: list[_Group], batches: int) -> list[str]:
+        if self._unreached_cache is None:
+            self._unreached_cache = _scan_model(self.model, set(self._watched))
+        seen: dict[str, set[str]] = {}
+        for g in groups:
+            if g.functional and g.sites:
+                owner, _, label = g.name.rpartition(":")
+                seen.setdefault(owner, set()).add(label.rpartition(".")[2])
+        found = []
+        for name, why, calls in self._unreached_cache:
+            if why == "script":
+                found.append(
+                    f"{name} (TorchScript: its activations run outside Python and cannot be "
+                    "watched)"
+                )
+            elif not self.functional:
+                found.append(
+                    f"{name} (forward calls {', '.join(calls)}; functional calls are not "
+                    "watched: functional=False or modules= given)"
+                )
+            elif batches:
+                missing = [c for c in calls if c.rpartition(".")[2] not in seen.get(name, ())]
+                if missing:
+                    found.append(
+                        f"{name} (forward calls {', '.join(missing)}, but no such call was "
+                        "seen: a branch not taken, or code run outside Python)"
+                    )
+        return found
+
+    def __repr__(self) -> str:
+        layers = sum(1 for g in self._groups.values() if not g.functional)
+        return (
+            f"DeadUnitMonitor(model={type(self.model).__name__}, layers={layers}, "
+            f"functional={self.functional}, tau={self.tau:g}, near_dead={self.near_dead:g}, "
+            f"count_eval={self.count_eval}, batches={self.batches}, skipped={self.skipped}, "
+            f"active={self.active})"
+        )
+
+
+def _check_fraction(value: Any, name: str, upper: float) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok or not 0 <= value <= upper:
+        bound = "a number >= 0" if math.isinf(upper) else f"a number in [0, {upper:g}]"
+        raise ValueError(
+            f"The '{name}' parameter of DeadUnitMonitor must be {bound}. Got {value!r}."
+        )
+    return float(value)
+
+
+def _should_sync(sync: bool | None) -> bool:
+    if sync is False:
+        return False
+    import torch.distributed as dist
+
+    ready = dist.is_available() and dist.is_initialized()
+    if sync and not ready:
+        raise RuntimeError("report(sync=True) needs an initialised torch.distributed group.")
+    return ready and (sync is True or dist.get_world_size() > 1)
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    for tensor in model.parameters():
+        return tensor.device
+    return torch.device("cpu")
+
+
+_SCAN_CACHE: dict[type, tuple[str, ...]] = {}
+
+
+def _scan_model(model: nn.Module, watched: set[int]) -> list[tuple[str, str, tuple[str, ...]]]:
+    """Modules the monitor may not see into: TorchScript ones, and those whose forward
+    calls an activation function (found in the source, precisely: ``self.relu(x)`` on a
+    submodule and ``leaky_relu`` are not ``relu``)."""
+    found: list[tuple[str, str, tuple[str, ...]]] = []
+    script_prefixes: list[str] = []
+    for name, module in model.named_modules():
+        if any(name.startswith(p) for p in script_prefixes):
+            continue
+        label = name or "<root>"
+        if isinstance(module, torch.jit.ScriptModule):
+            found.append((label, "script", ()))
+            script_prefixes.append(f"{name}." if name else "")
+            continue
+        if id(module) in watched:
+            continue
+        calls = tuple(c for c, base in _functional_calls(module) if base in ACTIVATION_NAMES)
+        if calls:
+            found.append((label, "calls", calls))
+    return found
 
 
 def diagnose(
@@ -472,7 +1374,8 @@ def diagnose(
     batches: Iterable[Any],
     *,
     max_batches: int | None = None,
-    tau: float = 0.0,
+    tau: float = 0.025,
+    near_dead: float = 0.01,
     progress: Callable[[int], None] | None = None,
 ) -> MonitorReport:
     """Run ``model`` in eval mode over ``batches`` (no gradients) and report its units.
@@ -490,7 +1393,8 @@ def diagnose(
     was_training = model.training
     model.eval()
     try:
-        with DeadUnitMonitor(model, tau=tau) as mon, torch.no_grad():
+        monitor = DeadUnitMonitor(model, tau=tau, near_dead=near_dead, count_eval=True)
+        with monitor, torch.no_grad():
             for i, batch in enumerate(batches):
                 if max_batches is not None and i >= max_batches:
                     break
@@ -504,4 +1408,238 @@ def diagnose(
                     progress(i + 1)
     finally:
         model.train(was_training)
-    return mon.report()
+    return monitor.report(sync=False)
+
+
+# --------------------------------------------------------------------------- logging
+
+
+def to_tensorboard(
+    writer: Any,
+    report: MonitorReport,
+    step: int,
+    *,
+    prefix: str = "dead_units",
+    histograms: bool = True,
+) -> None:
+    """Write ``report`` to a ``torch.utils.tensorboard.SummaryWriter`` at ``step``.
+
+    Per site: scalars ``{prefix}/{site}/dead`` (fraction of units), ``negative_regime``,
+    ``near_dead``, ``dormant``, ``nonfinite``, ``zero_fraction``; histograms
+    ``{prefix}/{site}/positive_fraction`` and ``dormancy`` (one value per unit). For the
+    model: ``{prefix}/model/...``. See ``leaky.integrations.tensorboard``.
+    """
+    from leaky.integrations.tensorboard import to_tensorboard as write
+
+    write(writer, report, step, prefix=prefix, histograms=histograms)
+
+
+# --------------------------------------------------------------------------- revival
+
+_PRODUCERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+_BETWEEN_PRODUCER = (nn.Identity, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)
+_BETWEEN_CONSUMER = (
+    *_BETWEEN_PRODUCER,
+    nn.Flatten,
+    nn.MaxPool1d,
+    nn.MaxPool2d,
+    nn.MaxPool3d,
+    nn.AvgPool1d,
+    nn.AvgPool2d,
+    nn.AvgPool3d,
+    nn.AdaptiveAvgPool1d,
+    nn.AdaptiveAvgPool2d,
+    nn.AdaptiveAvgPool3d,
+    nn.AdaptiveMaxPool1d,
+    nn.AdaptiveMaxPool2d,
+    nn.AdaptiveMaxPool3d,
+)
+Which = Literal["dormant", "dead", "never_positive", "near_dead"]
+
+
+def revive(
+    model: nn.Module,
+    report: MonitorReport,
+    *,
+    units: Which = "dormant",
+    layers: Mapping[str, tuple[str, str]] | None = None,
+    optimizer: Optimizer | None = None,
+    generator: torch.Generator | None = None,
+) -> dict[str, list[int]]:
+    """Revive a report's dormant units the way ReDo does (Sokar et al. 2023).
+
+    For each unit: its incoming weights (the row of the Linear/Conv layer that feeds the
+    activation, and its bias) are drawn again from that layer's default initialisation
+    (Kaiming-uniform, as ``reset_parameters``), and its outgoing weights (the columns of
+    the next Linear/Conv layer that read it) are set to 0. The network computes exactly
+    the same function right after revival, and the unit is live again: it can learn.
+
+    Supported: an activation site inside an ``nn.Sequential`` between a ``Linear`` or
+    ``ConvNd`` (with only ``Identity``/``Dropout`` between them) and the next
+    ``Linear``/``ConvNd`` (with ``Dropout``, pooling or ``Flatten`` between; a Conv
+    followed by ``Flatten`` and a Linear zeroes each channel's block of columns). For
+    other architectures name the pair yourself: ``layers={"site": ("incoming",
+    "outgoing")}`` (qualified module names). Anything else — a functional site, a site
+    called several times, grouped convolutions, a BatchNorm in between — is refused with
+    a ``ValueError`` that says which site and why, before any weight changes.
+
+    Args:
+        model: the monitored model (changed in place).
+        report: a ``DeadUnitMonitor`` report of ``model``.
+        units: which units to revive: ``"dormant"`` (ReDo's choice), ``"dead"`` (ReLU
+            units never positive), ``"never_positive"`` (dead or negative-regime) or
+            ``"near_dead"`` (near-dead and never positive).
+        layers: ``{site name: (incoming layer name, outgoing layer name)}`` for sites the
+            automatic search cannot pair.
+        optimizer: if given, its per-parameter state (momentum, Adam's moments) is zeroed
+            for the revived weights, as ReDo does.
+        generator: the random generator for the new weights.
+
+    Returns:
+        ``{site name: [unit indices revived]}`` (sites with nothing to revive omitted).
+    """
+    choices = ("dormant", "dead", "never_positive", "near_dead")
+    if units not in choices:
+        raise ValueError(
+            f"The 'units' parameter of revive must be one of {choices}. Got {units!r} instead."
+        )
+    named = dict(model.named_modules())
+    plan: list[tuple[str, list[int], nn.Module, nn.Module]] = []
+    for layer in report.layers:
+        if units == "dormant":
+            chosen = layer.dormant
+        elif units == "dead":
+            chosen = layer.dead
+        elif units == "never_positive":
+            chosen = layer.dead + layer.negative_regime
+        else:
+            chosen = layer.dead + layer.negative_regime + layer.near_dead
+        chosen = sorted(set(chosen))
+        if not chosen:
+            continue
+        if layers is not None and layer.name in layers:
+            incoming_name, outgoing_name = layers[layer.name]
+            for n in (incoming_name, outgoing_name):
+                if n not in named:
+                    raise KeyError(f"revive: no module named {n!r} in the model.")
+            incoming, outgoing = named[incoming_name], named[outgoing_name]
+        else:
+            incoming, outgoing = _neighbours(model, named, layer.name)
+        _check_pair(layer, incoming, outgoing)
+        plan.append((layer.name, chosen, incoming, outgoing))
+    revived: dict[str, list[int]] = {}
+    with torch.no_grad():
+        for name, chosen, incoming, outgoing in plan:
+            idx = torch.tensor(chosen, dtype=torch.long)
+            _reinit_rows(incoming, idx, generator)
+            _zero_columns(outgoing, idx, _units_of(incoming))
+            if optimizer is not None:
+                _reset_optimizer_state(optimizer, incoming, outgoing, idx, _units_of(incoming))
+            revived[name] = chosen
+    return revived
+
+
+def _units_of(layer: nn.Module) -> int:
+    return layer.out_features if isinstance(layer, nn.Linear) else layer.out_channels  # type: ignore[return-value]
+
+
+def _neighbours(
+    model: nn.Module, named: Mapping[str, nn.Module], site: str
+) -> tuple[nn.Module, nn.Module]:
+    why = (
+        f"revive cannot pair site {site!r} with its layers automatically: it supports an "
+        "activation inside an nn.Sequential, after a Linear/Conv layer and before the next "
+        "one. Pass layers={site: (incoming, outgoing)} to name them."
+    )
+    if ":" in site or "#" in site:
+        raise ValueError(why + " (functional and multiply-called sites need layers=)")
+    parent_name, _, child = site.rpartition(".")
+    parent = named.get(parent_name if site != "<root>" else "")
+    if site == "<root>" or not isinstance(parent, nn.Sequential):
+        raise ValueError(why)
+    children = list(parent._modules.items())
+    keys = [k for k, _ in children]
+    if child not in keys:
+        raise ValueError(why)
+    at = keys.index(child)
+    incoming = None
+    for _, module in reversed(children[:at]):
+        if isinstance(module, _PRODUCERS):
+            incoming = module
+            break
+        if not isinstance(module, _BETWEEN_PRODUCER):
+            raise ValueError(f"{why} ({type(module).__name__} before the activation)")
+    outgoing = None
+    for _, module in children[at + 1 :]:
+        if isinstance(module, _PRODUCERS):
+            outgoing = module
+            break
+        if not isinstance(module, _BETWEEN_CONSUMER):
+            raise ValueError(f"{why} ({type(module).__name__} after the activation)")
+    if incoming is None or outgoing is None:
+        raise ValueError(f"{why} (no Linear/Conv layer on one side)")
+    return incoming, outgoing
+
+
+def _check_pair(layer: LayerReport, incoming: nn.Module, outgoing: nn.Module) -> None:
+    for role, module in (("incoming", incoming), ("outgoing", outgoing)):
+        if not isinstance(module, _PRODUCERS):
+            raise ValueError(
+                f"revive: the {role} layer of site {layer.name!r} must be a Linear or Conv "
+                f"layer. Got {type(module).__name__}."
+            )
+        if getattr(module, "groups", 1) != 1:
+            raise ValueError(f"revive: grouped convolutions are not supported ({layer.name!r}).")
+    out = _units_of(incoming)
+    if out != layer.units:
+        raise ValueError(
+            f"revive: site {layer.name!r} has {layer.units} units but its incoming layer "
+            f"{type(incoming).__name__} has {out} outputs."
+        )
+    width = outgoing.in_features if isinstance(outgoing, nn.Linear) else outgoing.in_channels
+    if width % out:
+        raise ValueError(
+            f"revive: the outgoing layer of {layer.name!r} reads {width} inputs, not a "
+            f"multiple of the site's {out} units."
+        )
+
+
+def _reinit_rows(layer: nn.Module, idx: Tensor, generator: torch.Generator | None) -> None:
+    weight = layer.weight
+    fresh = torch.empty_like(weight, device="cpu")
+    nn.init.kaiming_uniform_(fresh, a=math.sqrt(5), generator=generator)
+    weight[idx] = fresh[idx].to(weight.device)
+    if layer.bias is not None:
+        fan_in = weight[0].numel()
+        bound = 1 / math.sqrt(fan_in) if fan_in else 0.0
+        bias = torch.empty(len(idx), dtype=layer.bias.dtype)
+        bias.uniform_(-bound, bound, generator=generator)
+        layer.bias[idx] = bias.to(layer.bias.device)
+
+
+def _columns(outgoing: nn.Module, idx: Tensor, units: int) -> Tensor:
+    """The input columns of ``outgoing`` that read the units ``idx`` (a flattened channel
+    is a block of consecutive columns)."""
+    width = outgoing.in_features if isinstance(outgoing, nn.Linear) else outgoing.in_channels
+    block = width // units
+    return (idx[:, None] * block + torch.arange(block)[None, :]).flatten()
+
+
+def _zero_columns(outgoing: nn.Module, idx: Tensor, units: int) -> None:
+    outgoing.weight[:, _columns(outgoing, idx, units)] = 0
+
+
+def _reset_optimizer_state(
+    optimizer: Optimizer, incoming: nn.Module, outgoing: nn.Module, idx: Tensor, units: int
+) -> None:
+    cols = _columns(outgoing, idx, units)
+    targets = [(incoming.weight, "rows"), (outgoing.weight, "cols")]
+    if incoming.bias is not None:
+        targets.append((incoming.bias, "rows"))
+    for param, how in targets:
+        for value in optimizer.state.get(param, {}).values():
+            if isinstance(value, Tensor) and value.shape == param.shape:
+                if how == "rows":
+                    value[idx] = 0
+                else:
+                    value[:, cols] = 0

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import warnings
+from collections.abc import Iterator
 
 import pytest
 import torch
+import torch.nn.functional as F
 from rich.console import Console
 from torch import nn
 
-from leaky.monitor import DeadUnitMonitor, diagnose
+from leaky import leaky_relu
+from leaky.monitor import DeadUnitMonitor, MonitorReport, diagnose
 from leaky.nn import LeakyReLU
 
 PLANTED = [2, 5, 11]
+
+
+@contextlib.contextmanager
+def torch_deprecations_ignored() -> Iterator[None]:
+    """PyTorch 2.13 deprecates TorchScript (warnings raised inside torch)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        yield
 
 
 def _mlp(act: nn.Module) -> nn.Sequential:
@@ -74,7 +89,9 @@ def test_dormant_units_at_tau() -> None:
         model[0].bias[7] = 1e-4
     report = _run(model, (64, 6), tau=0.05)
     assert report.layers[0].dormant == sorted([*PLANTED, 7])
-    assert _run(model, (64, 6)).layers[0].dormant == PLANTED  # tau = 0: dead only
+    assert report.tau == 0.05
+    assert _run(model, (64, 6)).tau == 0.025  # tau > 0 by default
+    assert _run(model, (64, 6), tau=0).layers[0].dormant == PLANTED  # tau = 0: dead only
 
 
 def test_the_window_is_every_batch_not_the_last() -> None:
@@ -120,20 +137,11 @@ def test_hooks_are_removed_on_exit_even_when_the_body_raises() -> None:
     assert not softplus[1]._forward_pre_hooks and not softplus[1]._forward_hooks
 
 
-def test_memory_is_o_units_not_o_activations() -> None:
-    model = _mlp(nn.ReLU())
-    with DeadUnitMonitor(model) as mon:
-        for _ in range(50):
-            model(torch.randn(256, 6))
-        (site,) = mon._layers[0].sites
-    assert site.acc is not None and site.acc.shape == (3, 16)  # O(units), whatever the window
-    assert len(mon._layers[0].sites) == 1
-
-
 def test_reset_snapshot_history_and_callback() -> None:
     model = _mlp(nn.ReLU())
-    seen = []
-    with DeadUnitMonitor(model, on_snapshot=seen.append) as mon:
+    seen: list[tuple[int, int]] = []
+    on_snapshot = lambda report, step: seen.append((report.dead, step))  # noqa: E731
+    with DeadUnitMonitor(model, on_snapshot=on_snapshot) as mon:
         for epoch in range(3):
             for _ in range(2):
                 model(torch.randn(8, 6))
@@ -146,7 +154,9 @@ def test_reset_snapshot_history_and_callback() -> None:
         mon.reset()
         assert mon.report().batches == 0 and mon.report().layers[0].units == 0
     assert [h["dead"] for h in mon.history] == [3, 3, 0]
-    assert len(seen) == 3
+    assert seen == [(3, 0), (3, 1), (0, 2)]  # the report and the step (default: a count)
+    mon.snapshot(step=100)
+    assert seen[-1] == (0, 100)
 
 
 def test_a_module_called_twice_reports_one_site_per_call() -> None:
@@ -173,13 +183,17 @@ def test_explicit_modules_names_and_unit_dim() -> None:
     with pytest.raises(KeyError, match=r"No module named 'nope'.*Valid names: '0', '1'"):
         DeadUnitMonitor(model, modules=["nope"])
     with pytest.raises(ValueError, match="found no activation layer"):
-        DeadUnitMonitor(nn.Linear(2, 2))
+        DeadUnitMonitor(nn.Linear(2, 2), functional=False)
     with pytest.raises(ValueError, match="not part of the model"):
         DeadUnitMonitor(model, modules=[nn.ReLU()])
     with pytest.raises(TypeError, match=r"must be a torch\.nn\.Module"):
         DeadUnitMonitor("model")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="'tau' parameter"):
         DeadUnitMonitor(model, tau=-1)
+    with pytest.raises(ValueError, match=r"'near_dead' parameter .* \[0, 1\]"):
+        DeadUnitMonitor(model, near_dead=2)
+    with pytest.raises(TypeError, match="'count_eval' parameter"):
+        DeadUnitMonitor(model, count_eval="yes")  # type: ignore[arg-type]
 
 
 def test_report_renders_as_dict_json_and_rich_table() -> None:
@@ -222,3 +236,438 @@ def test_counts_are_exact_with_nan_and_for_activations_that_do_not_keep_the_sign
     with DeadUnitMonitor(model) as mon:
         model(torch.tensor([[1.0, -1.0], [2.0, -3.0]]))
     assert mon.report().layers[0].negative_regime == [1]
+
+
+# ---------------------------------------------------------------- conventions (issue 13.1)
+
+
+def test_repr_and_print_show_the_summary() -> None:
+    model = _mlp(nn.ReLU())
+    mon = DeadUnitMonitor(model, tau=0.1)
+    assert repr(mon) == (
+        "DeadUnitMonitor(model=Sequential, layers=1, functional=True, tau=0.1, "
+        "near_dead=0.01, count_eval=False, batches=0, skipped=0, active=False)"
+    )
+    with mon:
+        assert "active=True" in repr(mon)
+        model(torch.randn(32, 6))
+    report = mon.report()
+    assert str(report) == "\n".join(report.summary())
+    assert str(report).startswith("layer 1: 3 of 16 units dead (19%) — consider leaky.nn.convert")
+    assert repr(report).startswith("MonitorReport(batches=1, layers=1, units=16, dead=3,")
+    assert len(repr(report)) < 300
+
+
+class _Mixed(nn.Module):
+    """A module site, a functional site, an in-place sign-changing site, and a NaN unit."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(6, 16), nn.Linear(16, 8)
+        self.act = nn.LeakyReLU(0.1)
+        self.prelu = nn.PReLU(8, init=-0.3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.fc1(x))
+        return self.prelu(self.act(self.fc2(h)))
+
+
+def _batches(n: int, seed: int = 0) -> list[torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(32, 6, generator=g) for _ in range(n)]
+
+
+def _mixed() -> _Mixed:
+    torch.manual_seed(0)
+    model = _Mixed()
+    with torch.no_grad():
+        model.fc1.bias[PLANTED] = -1e3
+        model.fc2.bias[3] = float("nan")
+    return model
+
+
+def test_state_dict_resume_gives_the_uninterrupted_report() -> None:
+    data = _batches(10)
+    model = _mixed()
+    with DeadUnitMonitor(model) as whole:
+        for x in data:
+            model(x)
+    with DeadUnitMonitor(model) as first:
+        for x in data[:4]:
+            model(x)
+        first.snapshot()  # history travels with the checkpoint too
+        for x in data[4:7]:
+            model(x)
+    buffer = io.BytesIO()
+    torch.save({"monitor": first.state_dict()}, buffer)
+    buffer.seek(0)
+    state = torch.load(buffer)["monitor"]  # weights_only: plain tensors and builtins
+    for group in state["groups"].values():
+        for site in group["sites"]:
+            assert site["counts"].dtype == torch.int64  # exact integer counts
+    resumed = DeadUnitMonitor(_mixed())
+    resumed.load_state_dict(state)
+    with resumed:
+        for x in data[7:]:
+            resumed.model(x)
+    assert resumed.history == first.history and resumed.snapshots == 1
+    with DeadUnitMonitor(model) as tail:  # the same window as `resumed`, uninterrupted
+        for x in data[4:]:
+            model(x)
+    assert resumed.report().to_dict() == tail.report().to_dict()
+    names = [layer.name for layer in whole.report().layers]
+    assert names == ["<root>:F.relu", "act", "prelu"]
+    with pytest.raises(ValueError, match="Not a DeadUnitMonitor state"):
+        resumed.load_state_dict({"version": 99})
+
+
+def test_eval_batches_and_paused_batches_are_skipped_unless_asked() -> None:
+    model = _mlp(nn.ReLU())
+    alive = torch.full((8, 6), 1e4)  # would make every planted unit positive
+    for count_eval, batches, dead in ((False, 4, PLANTED), (True, 5, [])):
+        with torch.no_grad():
+            model[0].weight.fill_(1.0)
+            model[0].bias[PLANTED] = -1e3
+        with DeadUnitMonitor(model, count_eval=count_eval) as mon:
+            model.train()
+            for x in _batches(4):
+                model(x.abs())
+            model.eval()
+            model(alive)  # a validation batch
+            model.train()
+            with mon.pause():
+                model(alive)  # a probe
+        report = mon.report()
+        assert report.batches == batches and report.layers[0].dead == dead
+        assert report.skipped == (0 if count_eval else 1)
+    assert "(1 eval-mode batch(es) skipped)" not in str(report)
+
+
+# ----------------------------------------------------------------- every site (issue 13.2)
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c, c, 3, padding=1)
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.conv1(x))
+        return F.relu(self.conv2(out) + x)
+
+
+class FunctionalResNet(nn.Module):
+    """A ResNet written with F.relu in forward: no activation module anywhere."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.layer1 = nn.Sequential(BasicBlock(8), BasicBlock(8))
+        self.head = nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.stem(x))
+        x = self.layer1(x)
+        return self.head(x.mean((2, 3)))
+
+
+def test_a_resnet_written_with_functional_relu_is_watched_site_by_site() -> None:
+    torch.manual_seed(0)
+    model = FunctionalResNet()
+    with torch.no_grad():
+        model.layer1[0].conv1.bias[[1, 6]] = -1e3
+    report = _run(model, (4, 3, 6, 6), batches=3)
+    assert [layer.name for layer in report.layers] == [
+        "<root>:torch.relu",
+        "layer1.0:F.relu#0",
+        "layer1.0:F.relu#1",
+        "layer1.1:F.relu#0",
+        "layer1.1:F.relu#1",
+    ]
+    assert all(layer.site == "functional" and layer.units == 8 for layer in report.layers)
+    assert report.layers[1].dead == [1, 6] and report.layers[1].samples == 3 * 4 * 36
+    assert report.unreached == []
+
+
+class EveryForm(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = torch.relu(x) + x.relu() + F.relu6(x)
+        b = F.leaky_relu(x, 0.1) + F.gelu(x) + F.silu(x) + F.softplus(x) + F.elu(x)
+        c = leaky_relu(x, 0.2) + F.relu(x.clone(), inplace=True) + x.clone().relu_()
+        return a + b + c
+
+
+def test_every_functional_form_is_intercepted_and_counted_exactly() -> None:
+    x = torch.randn(64, 5)
+    x[:, 2] = -x[:, 2].abs() - 0.1  # never positive
+    model = EveryForm()
+    with DeadUnitMonitor(model) as mon:
+        model(x)
+    report = mon.report()
+    by_name = {layer.name: layer for layer in report.layers}
+    assert sorted(by_name) == sorted(
+        "<root>:" + n
+        for n in [
+            "torch.relu",
+            "Tensor.relu",
+            "F.relu6",
+            "F.leaky_relu",
+            "F.gelu",
+            "F.silu",
+            "F.softplus",
+            "F.elu",
+            "leaky_relu",  # leaky.leaky_relu on a tensor reaches torch's leaky_relu
+            "F.relu",
+            "Tensor.relu_",
+        ]
+    )
+    expected = ((x > 0).sum(0).double() / 64).tolist()
+    for layer in report.layers:
+        assert layer.positive_fraction == expected, layer.name  # in place and sign-free too
+        assert (layer.dead if layer.kind == "relu" else layer.negative_regime) == [2]
+    assert by_name["<root>:F.leaky_relu"].kind == "leaky"
+    assert by_name["<root>:F.gelu"].kind == "smooth"
+
+
+def test_a_watched_layer_is_not_counted_again_as_its_functional_call() -> None:
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 4), LeakyReLU(0.1))
+    report = _run(model, (8, 3))
+    assert [layer.name for layer in report.layers] == ["1", "3"]
+    assert [layer.site for layer in report.layers] == ["module", "module"]
+
+
+class Branchy(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+        self.relu = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.relu(self.fc(x))  # a submodule call, not a functional relu
+        h = leaky_relu(h, 0.1)  # not relu either
+        if x.shape[0] > 10**6:  # never taken here
+            h = F.gelu(h)
+        return h
+
+
+def test_sites_that_cannot_be_reached_are_listed_never_dropped() -> None:
+    model = FunctionalResNet()
+    with DeadUnitMonitor(nn.Sequential(model, nn.ReLU()), functional=False) as mon:
+        mon.model(torch.randn(2, 3, 4, 4))
+    report = mon.report()
+    assert [layer.name for layer in report.layers] == ["1"]
+    unreached = "\n".join(report.unreached)
+    for name in ("0 (forward calls torch.relu", "0.layer1.0 (forward calls F.relu, F.relu"):
+        assert name in unreached
+    assert "functional calls are not watched" in unreached
+    assert "not watched: 0.layer1.1" in str(report)
+
+    branchy = Branchy()
+    report = _run(branchy, (4, 3))
+    assert [layer.name for layer in report.layers] == ["relu", "<root>:leaky_relu"]
+    assert report.unreached == [
+        "<root> (forward calls F.gelu, but no such call was seen: a branch not taken, or code "
+        "run outside Python)"
+    ]
+
+    with torch_deprecations_ignored():
+        scripted = nn.Sequential(nn.Linear(3, 3), torch.jit.script(nn.Sequential(nn.ReLU())))
+        report = _run(scripted, (4, 3))
+    assert report.unreached == [
+        "1 (TorchScript: its activations run outside Python and cannot be watched)"
+    ]
+
+
+# ---------------------------------------------------------------------- measures (13.3)
+
+
+def test_near_dead_and_dormancy_on_the_positive_part_compare_across_activations() -> None:
+    n = 400
+    x = -torch.rand(n, 5) * 10 - 1  # negative everywhere ...
+    x[: n // 2, 0] = 1.0  # unit 0: positive on half the inputs
+    x[0, 1] = 1.0  # unit 1: positive once in 400 (0.25 % < 1 %): near-dead
+    # unit 2: never positive
+    x[:, 3] = 1e-5  # unit 3: always positive, tiny: dormant, not near-dead
+    x[: n // 2, 4] = 1.0  # unit 4: like unit 0 but with huge negative outputs under Leaky
+    x[n // 2 :, 4] = -1e6
+    reports = {}
+    for act in (nn.ReLU(), LeakyReLU(0.1), nn.GELU()):
+        model = nn.Sequential(nn.Identity(), act)
+        with DeadUnitMonitor(model) as mon:
+            model(x)
+        reports[type(act).__name__] = layer = mon.report().layers[0]
+        assert layer.near_dead == [1]
+        assert layer.dormant == [1, 2, 3]
+        assert layer.positive_fraction == [0.5, 1 / n, 0.0, 1.0, 0.5]
+    relu, leaky = reports["ReLU"], reports["LeakyReLU"]
+    assert relu.dead == [2] and leaky.negative_regime == [2] and leaky.dead == []
+    # the dormancy score reads the positive part only: Leaky's -1e5 outputs are not activity
+    assert leaky.dormancy == pytest.approx(relu.dormancy, rel=1e-12)
+    assert relu.dormancy[4] == pytest.approx(relu.dormancy[0])
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_nan_and_inf_are_counted_as_such_never_as_dead(bad: float) -> None:
+    """Issue 9, item 11: a model fed NaN was '8 of 8 units dead — consider convert'."""
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8), LeakyReLU(0.1))
+    report = diagnose(model, [torch.full((16, 4), bad)])
+    for layer in report.layers[1:] if bad == float("-inf") else report.layers:
+        assert layer.nonfinite == list(range(8)) and layer.dead == [] and layer.dormant == []
+        assert "produces NaN/inf in 8 of 8 units" in layer.sentence()
+    text = str(report)
+    assert "model: produces NaN/inf" in text and "consider leaky.nn.convert" not in text
+    console = Console(record=True, width=200)
+    console.print(report)
+    assert "produces NaN/inf" in console.export_text()
+    # one bad unit among finite ones: only it is set apart
+    model = nn.Sequential(nn.Identity(), nn.ReLU())
+    x = torch.randn(32, 3)
+    x[5, 1] = bad
+    x[:, 2] = -1.0
+    (layer,) = diagnose(model, [x]).layers
+    assert layer.dead == [2] and layer.nonfinite == ([1] if bad != float("-inf") else [])
+
+
+@pytest.mark.parametrize(
+    "act",
+    [
+        nn.PReLU(3, init=-0.5),
+        nn.LeakyReLU(-0.5),
+        nn.LeakyReLU(-0.5, inplace=True),
+        nn.ELU(alpha=-1.0),
+        nn.RReLU(-0.5, -0.1),
+    ],
+)
+def test_negative_slopes_are_counted_on_the_input(act: nn.Module) -> None:
+    """Issue 9: torch allows negative slopes, so the output's sign is not the input's."""
+    x = torch.tensor([[-1.0, 1.0, -2.0], [-3.0, 2.0, 4.0]])
+    model = nn.Sequential(nn.Identity(), act)
+    with DeadUnitMonitor(model) as mon:
+        model(x.clone())
+    (layer,) = mon.report().layers
+    assert layer.positive_fraction == [0.0, 1.0, 0.5]
+    assert layer.negative_regime == [0]
+
+
+def test_negative_slopes_in_functional_calls_are_counted_on_the_input() -> None:
+    class Net(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            w = torch.full((3,), -0.5)
+            return F.leaky_relu(x, -0.5) + F.prelu(x, w) + F.leaky_relu(x.clone(), -0.5, True)
+
+    x = torch.tensor([[-1.0, 1.0, -2.0], [-3.0, 2.0, 4.0]])
+    report = _run_on(Net(), x)
+    assert [layer.positive_fraction for layer in report.layers] == [[0.0, 1.0, 0.5]] * 3
+
+
+def _run_on(model: nn.Module, x: torch.Tensor) -> MonitorReport:
+    with DeadUnitMonitor(model) as mon:
+        model(x)
+    return mon.report()
+
+
+# -------------------------------------------------------- counting: exact, every layout
+
+
+def _reference(t: torch.Tensor, dim: int) -> tuple[list[int], list[int], list[int], torch.Tensor]:
+    t64 = t.double() if t.ndim > 1 else t.double()[None]
+    dim = dim if t.ndim > 1 else 1
+    other = tuple(d for d in range(t64.ndim) if d != dim)
+    return (
+        (t64 > 0).sum(other).tolist(),
+        (t64 == 0).sum(other).tolist(),
+        (~torch.isfinite(t64)).sum(other).tolist(),
+        torch.where(t64 > 0, t64, 0).sum(other),
+    )
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16])
+@pytest.mark.parametrize(
+    ("shape", "dim", "layout"),
+    [
+        ((37, 11), 1, "contiguous"),  # Linear: the rows loop (37 rows: a tail of 1)
+        ((5, 7, 11), 2, "contiguous"),  # tokens
+        ((4, 6, 5, 3), 1, "contiguous"),  # NCHW: the planes loop
+        ((4, 6, 5, 3), 1, "channels_last"),  # NHWC memory: the rows loop on a view
+        ((4, 6, 5, 3), 3, "contiguous"),  # unit_dim=-1
+        ((9, 11), 1, "strided"),  # a non-contiguous view: PyTorch's reductions
+        ((13,), 0, "contiguous"),
+    ],
+)
+def test_counts_are_exact_on_every_path(
+    dtype: torch.dtype, shape: tuple[int, ...], dim: int, layout: str
+) -> None:
+    from leaky.monitor import _count
+
+    g = torch.Generator().manual_seed(1)
+    t = torch.randn(*shape, generator=g) * 3
+    t[t.abs() < 0.5] = 0.0
+    flat = t.view(-1)
+    flat[::7] = float("nan")
+    flat[3::11] = float("inf")
+    flat[5::13] = float("-inf")
+    t = t.to(dtype)
+    if layout == "channels_last":
+        t = t.contiguous(memory_format=torch.channels_last)
+    elif layout == "strided":
+        t = torch.randn(shape[1], shape[0]).to(dtype).t()
+    units = t.shape[dim]
+    counts = torch.zeros(3, units, dtype=torch.int64)
+    sums = torch.zeros(units, dtype=torch.float64)
+    for _ in range(2):  # accumulates
+        _count(t, dim, counts, sums, True, True, (counts.numpy(), sums.numpy()))
+    positive, zeros, bad, total = _reference(t, dim)
+    assert counts[0].tolist() == [2 * p for p in positive]
+    assert counts[1].tolist() == [2 * z for z in zeros]
+    assert counts[2].tolist() == [2 * b for b in bad]
+    finite = torch.tensor(bad) == 0
+    tol = 1e-5 if dtype == torch.float32 else 1e-12
+    assert torch.allclose(sums[finite], 2 * total[finite], rtol=tol, atol=tol)
+
+
+# ------------------------------------------------------------------- memory (issue 10)
+
+
+def _allocations(model: nn.Module, x: torch.Tensor) -> tuple[int, int]:
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        model(x)
+    sizes = [e.cpu_memory_usage for e in prof.events() if e.cpu_memory_usage > 0]
+    return len(sizes), sum(sizes)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_memory_is_o_units_and_nothing_per_batch() -> None:
+    """Measured, not inferred from the accumulator's shape: PyTorch's allocation events of
+    a monitored forward equal an unmonitored one's, at batch 64 and 4096, for a layer site,
+    a functional site and a convolution; the monitor's state is 3 int64 + 1 float64 per
+    unit."""
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, padding=1)
+            self.fc = nn.Linear(8 * 16, 64)
+            self.relu = nn.ReLU()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            h = F.gelu(self.conv(x)).flatten(1)
+            return self.relu(self.fc(h))
+
+    model = Net()
+    for batch in (64, 4096):
+        x = torch.randn(batch, 3, 4, 4)
+        plain = _allocations(model, x)
+        with DeadUnitMonitor(model) as mon:
+            model(x)  # the first batch makes the accumulators
+            watched = _allocations(model, x)
+        assert watched == plain, batch
+        assert mon.report().batches == 2
+    state = mon.state_dict()["groups"]
+    sizes = {
+        name: [s["counts"].numel() + s["sums"].numel() for s in g["sites"]]
+        for name, g in state.items()
+    }
+    assert sizes == {"<root>:F.gelu": [4 * 8], "relu": [4 * 64]}
