@@ -201,6 +201,7 @@ def test_config_is_frozen_hashable_and_json_round_trips() -> None:
         ({"dtype": "float16"}, r"'dtype' parameter of TrainConfig must be one of 'float32'"),
         ({"stats_steps": (7,), "steps": 5}, r"'stats_steps' .* in \[0, steps=5\]"),
         ({"stats_split": "val", "val": 0.0, "stats_steps": (0,)}, r"no validation split"),
+        ({"model": "cnn", "dataset": "spirals"}, r"'spirals' has 2 features"),
     ],
 )
 def test_bad_configuration_names_the_parameter(changes: dict, message: str) -> None:

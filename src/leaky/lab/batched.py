@@ -30,9 +30,10 @@ and test; the initial loss; divergence and its step. On request (``stats_steps``
 hidden unit over a whole split: the fraction of inputs on which its pre-activation is > 0,
 the fraction of its outputs that are exactly 0, and a histogram of ``|output|``.
 
+``train_models(config)`` also returns the trained members as plain models;
 ``train_member(config, seed)`` trains one seed as a plain ``nn.Module`` through the same
 loop (the reference that a batched member must equal, and the sequential side of
-``speedup``).
+``speedup``, which times N seeds both ways).
 """
 
 from __future__ import annotations
@@ -171,6 +172,12 @@ class TrainConfig:
             )
         put(self, "stats_steps", tuple(sorted(stats)))
         _validate.one_of(self.stats_split, "stats_split", _F, SPLITS)
+        if self.model == "cnn" and self.dataset == "spirals":
+            raise ValueError(
+                f"The 'model' parameter of {_F} is 'cnn', whose first convolution (kernel 5) "
+                "needs signals of length >= 3; the data set 'spirals' has 2 features. Choose "
+                "'logistic' or 'mlp' for spirals."
+            )
         if self.stats_split == "val" and self.val == 0 and stats:
             raise ValueError(
                 f"The 'stats_split' parameter of {_F} is 'val' but no validation split is "
@@ -740,14 +747,22 @@ class _SiteCounter:
 
 
 def _evaluate(
-    model: nn.Module, x: Tensor, y: Tensor, members: int, sites: tuple[str, ...] | None = None
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    members: int,
+    sites: tuple[str, ...] = (),
+    act: nn.Module | None = None,
 ) -> tuple[Tensor, Tensor, list[_SiteCounter]]:
-    """Mean loss and accuracy per member over a whole split (and per-unit counts)."""
+    """Mean loss and accuracy per member over a whole split (and per-unit counts).
+
+    With ``sites``, the hidden pre-activations are recorded and counted per unit; ``act``
+    (the model's activation) turns them into the outputs whose zeros and sizes are counted.
+    """
     loss_sum = torch.zeros(members, dtype=torch.float64)
     correct = torch.zeros(members, dtype=torch.int64)
     finite = torch.ones(members, dtype=torch.bool)
-    counters = [_SiteCounter() for _ in sites or ()]
-    act = getattr(model, "act", None) or getattr(getattr(model, "model", None), "act", None)
+    counters = [_SiteCounter() for _ in sites]
     with torch.no_grad():
         for start in range(0, len(y), EVAL_CHUNK):
             xb, yb = x[start : start + EVAL_CHUNK], y[start : start + EVAL_CHUNK]
@@ -788,7 +803,9 @@ def _fit(model: nn.Module, config: TrainConfig, seeds: tuple[int, ...]) -> list[
     x_train, y_train = splits["train"]
     members = len(seeds)
     streams = [_index_stream(config, s, len(y_train)) for s in seeds]
-    sites = tuple(getattr(model.member(0), "hidden_layers", ()))
+    template = model.member(0)
+    sites = tuple(getattr(template, "hidden_layers", ()))
+    act = getattr(template, "act", None)
     opt = _optimizer(config, model.parameters())
     evals = set(config.eval_steps)
     curves: dict[str, list[list[float]]] = {name: [] for name in _CURVES}
@@ -806,7 +823,7 @@ def _fit(model: nn.Module, config: TrainConfig, seeds: tuple[int, ...]) -> list[
 
     def probe(step: int) -> None:
         x, y = splits[config.stats_split]
-        _, _, counters = _evaluate(model, x, y, members, sites)
+        _, _, counters = _evaluate(model, x, y, members, sites, act)
         for m in range(members):
             stats = tuple(c.result(m, s) for c, s in zip(counters, sites, strict=True))
             snapshots[m].append(ActivationSnapshot(step, config.stats_split, stats))
