@@ -1465,14 +1465,19 @@ def revive(
     layers: Mapping[str, tuple[str, str]] | None = None,
     optimizer: Optimizer | None = None,
     generator: torch.Generator | None = None,
+    keep_function: bool = True,
 ) -> dict[str, list[int]]:
     """Revive a report's dormant units the way ReDo does (Sokar et al. 2023).
 
     For each unit: its incoming weights (the row of the Linear/Conv layer that feeds the
     activation, and its bias) are drawn again from that layer's default initialisation
     (Kaiming-uniform, as ``reset_parameters``), and its outgoing weights (the columns of
-    the next Linear/Conv layer that read it) are set to 0. The network computes exactly
-    the same function right after revival, and the unit is live again: it can learn.
+    the next Linear/Conv layer that read it) are set to 0, so the unit is live again (it
+    can learn) and the network's function does not change: exactly for units that were
+    never positive under a ReLU-like activation (their output was 0), and by their small
+    contribution for the other dormant ones. Under Leaky ReLU or a smooth activation a
+    unit's negative outputs reach the next layer, so zeroing its outgoing weights changes
+    the function: such sites are refused unless ``keep_function=False``.
 
     Supported: an activation site inside an ``nn.Sequential`` between a ``Linear`` or
     ``ConvNd`` (with only ``Identity``/``Dropout`` between them) and the next
@@ -1494,6 +1499,8 @@ def revive(
         optimizer: if given, its per-parameter state (momentum, Adam's moments) is zeroed
             for the revived weights, as ReDo does.
         generator: the random generator for the new weights.
+        keep_function: refuse sites whose activation is not ReLU-like (where revival
+            changes what the network computes); False revives them anyway.
 
     Returns:
         ``{site name: [unit indices revived]}`` (sites with nothing to revive omitted).
@@ -1526,6 +1533,13 @@ def revive(
         else:
             incoming, outgoing = _neighbours(model, named, layer.name)
         _check_pair(layer, incoming, outgoing)
+        if keep_function and layer.kind != "relu":
+            raise ValueError(
+                f"revive keeps the network's function only where a revived unit's output was "
+                f"0 (ReLU-like sites); site {layer.name!r} is {layer.activation}: its "
+                "negative outputs reach the next layer. Pass keep_function=False to revive "
+                "it anyway."
+            )
         plan.append((layer.name, chosen, incoming, outgoing))
     revived: dict[str, list[int]] = {}
     with torch.no_grad():
