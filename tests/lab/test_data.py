@@ -50,15 +50,32 @@ def test_mnist1d_validation_split_is_seeded_disjoint_and_leaves_test_alone() -> 
     assert data.load("mnist1d").x_val.shape == (500, 40)  # load's default holds out 500
 
 
-def test_generating_mnist1d_leaves_the_callers_random_state_alone() -> None:
-    data._mnist1d_arrays.cache_clear()  # force a real generation (make_dataset reseeds)
+def test_generating_mnist1d_leaves_the_callers_random_state_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """make_dataset reseeds NumPy's and random's global generators; leaky puts them back.
+
+    The generator is replaced by one that does what make_dataset does to the global state
+    (mnist1d.utils.set_seed, then draws) on a small data set: the real one takes seconds.
+    """
+    import mnist1d.data
+
+    real = data._mnist1d_arrays()
+
+    def reseeding_make_dataset(args: object) -> dict[str, np.ndarray]:
+        mnist1d.utils.set_seed(42)
+        np.random.permutation(10)  # noqa: NPY002 (draws, as make_dataset does)
+        return {"x": real[0][:8], "y": real[1][:8], "x_test": real[2][:4], "y_test": real[3][:4]}
+
+    monkeypatch.setattr(mnist1d.data, "make_dataset", reseeding_make_dataset)
     np.random.seed(123)  # noqa: NPY002 (the global generator is what is tested)
     random.seed(123)
     expected_np = np.random.random(3)  # noqa: NPY002
     expected_py = [random.random() for _ in range(3)]
     np.random.seed(123)  # noqa: NPY002
     random.seed(123)
-    data.mnist1d()
+    fresh = data._mnist1d_arrays.__wrapped__()  # the generating function, past the cache
+    assert fresh[0].shape == (8, 40)  # the replacement ran
     assert np.random.random(3).tolist() == expected_np.tolist()  # noqa: NPY002
     assert [random.random() for _ in range(3)] == expected_py
 
