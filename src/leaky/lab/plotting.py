@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from leaky.functional import leaky_relu, leaky_relu_derivative
+
+if TYPE_CHECKING:
+    from leaky.lab.tune import TuneResult
 
 FORMATS = (".png", ".svg")
 
@@ -245,40 +249,89 @@ def slope_sweep(rows: Sequence[dict]) -> Figure:
     return fig
 
 
-def tune(result: object) -> Figure:
-    """Score against slope for every complete trial (mean ± std over seeds), the ReLU
-    baseline as a line with its band, and the best slope marked."""
-    trials = [t for t in result.trials if t.state == "COMPLETE"]  # type: ignore[attr-defined]
-    tuned = [t for t in trials if not t.baseline]
-    fig = Figure(figsize=(6.5, 4), layout="constrained")
+def plain(text: object) -> str:
+    r"""``text`` as matplotlib should print it: a ``$`` is a dollar sign, never mathtext.
+
+    Example:
+        >>> print(plain("cost $a$"))
+        cost \$a\$
+    """
+    return str(text).replace("$", r"\$")
+
+
+def tune(result: TuneResult) -> Figure:
+    """The study: every complete trial's mean over seeds (with its 95 % t interval) against
+    the slope, the ReLU baseline as a line with its interval, the best slope starred, the
+    failed trials marked along the bottom, and the paired comparison's finding below.
+
+    Strings that come from the user (the study name) are printed as they are (``plain``).
+    """
+    import textwrap
+
+    trials = result.complete
+    tuned = [t for t in trials if not t.baseline and t.slope is not None]
+    failed = [t for t in result.trials if t.fail_reason and t.slope]
+    fig = Figure(figsize=(7.0, 4.6), layout="constrained")
     ax = fig.subplots()
-    std = [float(np.std(t.values, ddof=1)) if len(t.values) > 1 else 0.0 for t in tuned]
-    ax.errorbar(
-        [t.slope for t in tuned],
-        [t.value for t in tuned],
-        yerr=std,
-        fmt="o",
-        ms=4,
-        capsize=2,
-        label="trials (mean ± std over seeds)",
-    )
-    if result.relu_value is not None:  # type: ignore[attr-defined]
-        relu, spread = result.relu_value, result.relu_std or 0.0  # type: ignore[attr-defined]
-        ax.axhline(relu, color="C3", label=f"ReLU baseline {relu:.4g}")
-        ax.axhspan(relu - spread, relu + spread, color="C3", alpha=0.15)
-    if result.best_slope is not None:  # type: ignore[attr-defined]
+    with_ci = [t for t in tuned if t.ci_low is not None and t.ci_high is not None]
+    if with_ci:
+        ax.errorbar(
+            [t.slope for t in with_ci],
+            [t.value for t in with_ci],
+            yerr=[
+                [t.value - t.ci_low for t in with_ci],  # type: ignore[operator]
+                [t.ci_high - t.value for t in with_ci],  # type: ignore[operator]
+            ],
+            fmt="o",
+            ms=4,
+            capsize=2,
+            color="C0",
+            label=f"trials: mean, 95 % interval over {len(with_ci[0].values)} seeds",
+        )
+    alone = [t for t in tuned if t not in with_ci]
+    if alone:
         ax.plot(
-            [result.best_slope],
-            [result.best_value],
+            [t.slope for t in alone],
+            [t.value for t in alone],
+            "o",
+            ms=4,
+            color="C0",
+            label="trials (one seed: no interval)",
+        )
+    relu = result.relu
+    if relu is not None and relu.value is not None:
+        band = "" if relu.ci_low is None else f" [{relu.ci_low:.4g}, {relu.ci_high:.4g}]"
+        ax.axhline(relu.value, color="C3", lw=1.2, label=f"ReLU (slope 0): {relu.value:.4g}{band}")
+        if relu.ci_low is not None and relu.ci_high is not None:
+            ax.axhspan(relu.ci_low, relu.ci_high, color="C3", alpha=0.15)
+    best = result.best
+    if best is not None and best.slope is not None:
+        ax.plot(
+            [best.slope],
+            [best.value],
             "*",
-            ms=16,
-            color="C2",  # type: ignore[attr-defined]
-            label=f"best slope {result.best_slope:.3g}",
-        )  # type: ignore[attr-defined]
+            ms=15,
+            color="C2",
+            zorder=3,
+            label=f"best slope {best.slope:.3g}: {best.value:.4g}",
+        )
+    if failed:
+        ax.plot(
+            [t.slope for t in failed],
+            [0.02] * len(failed),
+            "x",
+            color="0.3",
+            transform=ax.get_xaxis_transform(),
+            label=f"failed trials ({len(failed)}), at their slope",
+        )
     ax.set_xscale("log")
-    ax.set_xlabel("negative slope")
-    ax.set_ylabel("objective")
-    ax.set_title(f"Slope tuning: study {result.study_name!r}")  # type: ignore[attr-defined]
+    better = "higher" if result.direction == "maximize" else "lower"
+    ax.set_xlabel("negative slope (log scale)", fontsize=10)
+    ax.set_ylabel(f"objective, mean over seeds ({better} is better)", fontsize=10)
+    ax.tick_params(labelsize=9)
+    ax.set_title(plain(f"Slope tuning: study {result.study_name!r}"), fontsize=11)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=9, loc="best")
+    fig.supxlabel(plain(textwrap.fill(result.summary, 100)), fontsize=9, ha="center")
     return fig

@@ -2,60 +2,98 @@
 
 ``tune_slope`` runs an Optuna study over the negative slope: log-uniform in [low, high]
 (TPE sampler), plus plain ReLU (slope 0) as the baseline every study compares against.
-Each trial averages the user's ``objective(negative_slope, seed)`` over ``seeds``.
+Each trial averages the user's ``objective(negative_slope, seed)`` over ``seeds``: every
+trial uses the same seeds, so the best slope and ReLU are compared *paired*, seed by seed,
+through ``leaky.lab.stats`` (a tie is called a tie; one seed is no comparison).
 
 - **Storage**: in memory by default (the API), or any Optuna storage URL: SQLite
-  (``sqlite:///leaky-tune.db``, what ``leaky tune`` uses by default) for one machine,
-  PostgreSQL (``postgresql://...``) for many workers on many machines.
+  (``sqlite:///OUT/study.db``, what ``leaky tune`` uses by default) for one machine,
+  PostgreSQL (``postgresql://...``) for many workers on many machines. A URL is shown with
+  its password hidden (``display_url``), everywhere: messages, results, ``tune.json``.
 - **Resume**: ``n_trials`` is the number of *complete* trials the study must reach. Run the
   same call again after an interruption and it continues: complete trials are kept; a
-  trial cut by Ctrl-C or ``kill -9`` is marked failed (Optuna's heartbeat for a killed
-  worker) and retried with the same slope (``RetryHeartbeatStaleTrialCallback``).
+  trial cut by Ctrl-C or ``kill -9`` is marked failed (at once on Ctrl-C; by Optuna's
+  heartbeat for a killed worker) and retried with the same slope
+  (``RetryHeartbeatStaleTrialCallback``). A study remembers its direction, seeds and
+  objective (study user attributes): resuming it with other ones is refused, never mixed.
 - **Many workers**: every worker runs the same loop against the shared storage. A trial
   is admitted only if it ranks within the first ``n_trials`` live trials (complete,
   running or waiting, by trial number), so the study ends with exactly ``n_trials``
   complete trials however many workers race for the last ones; a trial that loses that
-  race is pruned at once (user attribute ``surplus``) and never counted.
-- **Failures**: an objective that raises or returns NaN fails that trial, with the reason
-  in the user attribute ``fail_reason``; the study goes on (and stops with an error if
-  more than ``n_trials`` trials fail that way).
+  race is pruned at once (user attribute ``surplus``) and never counted. Workers that
+  create a new storage at the same moment race to create its tables; the losers wait and
+  open it again (SQLite and PostgreSQL).
+- **Failures**: an objective that raises, calls ``sys.exit``, or returns NaN or ±inf
+  (a diverging loss) fails that trial, with the reason in the user attribute
+  ``fail_reason``; the study goes on (and stops with an error if more than ``n_trials``
+  trials fail that way). A failed trial is never ranked.
+- **Ctrl-C with threads** (``n_jobs > 1``): the first Ctrl-C sets a stop event that every
+  worker thread checks before each trial and between seeds, marks the trials this process
+  is running as failed (so that the next run retries them), waits a moment for the
+  threads, and raises ``TuneInterrupted``. A thread still inside the objective then (an
+  objective that does not return) is abandoned: the threads are daemons, and
+  ``TuneInterrupted.abandoned`` tells the caller how many are left (``leaky tune`` then
+  ends the process at once, with exit status 130).
 
 The ReLU baseline is trial 0 of a study (or a retry of it): trial numbers are unique in a
 storage, so exactly one baseline exists however many workers start at once.
+
+The heartbeat (how often a running trial says it is alive) and the grace period (after
+how long a silent trial belongs to a dead worker) are ``LEAKY_TUNE_HEARTBEAT`` and
+``LEAKY_TUNE_GRACE``, in seconds (defaults 2 and 6), read when a study starts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import statistics
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from leaky import _validate
 
-# A worker's running trial sends a heartbeat every HEARTBEAT_S seconds; one silent for
-# GRACE_S seconds belongs to a dead worker: it is failed, then retried.
-HEARTBEAT_S = int(os.environ.get("LEAKY_TUNE_HEARTBEAT", 2))
-GRACE_S = int(os.environ.get("LEAKY_TUNE_GRACE", 6))
+DEFAULT_HEARTBEAT_S = 2.0
+DEFAULT_GRACE_S = 6.0
 MAX_RETRY = 3
+DEFAULT_MARGIN = 0.01  # one point of accuracy: the smallest difference that matters
+_OPEN_ATTEMPTS = 8
+_JOIN_ON_STOP_S = 1.0  # how long Ctrl-C waits for worker threads before abandoning them
 
 
 class TuneError(ValueError):
     """A problem with the study or its storage, in one line."""
 
 
+class TuneInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped the study; ``abandoned`` worker threads were still in the objective."""
+
+    def __init__(self, abandoned: int = 0) -> None:
+        super().__init__(f"interrupted ({abandoned} worker thread(s) abandoned)")
+        self.abandoned = abandoned
+
+
+class _Stopped(Exception):
+    """Raised inside a trial when the stop event is set: the trial fails, to be retried."""
+
+
 @dataclass
 class TrialRecord:
+    """One trial: its slope, the objective per seed, their mean and its 95 % t interval."""
+
     number: int
     state: str
     slope: float | None
     value: float | None
     values: list[float] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)
+    ci_low: float | None = None
+    ci_high: float | None = None
     baseline: bool = False
     fail_reason: str | None = None
     retry_of: int | None = None
@@ -63,24 +101,213 @@ class TrialRecord:
 
 @dataclass
 class TuneResult:
-    """What a study found: the best slope, the ReLU baseline, and every trial."""
+    """What a study found: the best slope, the ReLU baseline, their paired comparison.
+
+    ``comparison`` is the ``leaky.lab.stats`` verdict on "the best slope gives a better
+    objective than ReLU" (paired over the shared seeds, with ``margin`` as the smallest
+    difference that matters); ``outcome`` says it in a word: ``"better"``, ``"worse"``,
+    ``"no difference"``, ``"inconclusive"``, ``"one seed"`` (no comparison is possible)
+    or None (no best slope or no baseline). ``summary`` is the one-line finding.
+    """
 
     study_name: str
+    storage: str | None
+    objective: str | None
     direction: str
     n_trials: int
+    seeds: list[int] | None
+    margin: float
     best_slope: float | None
     best_value: float | None
     best_std: float | None
     relu_value: float | None
     relu_std: float | None
+    comparison: Any  # leaky.lab.stats.Verdict | None
+    outcome: str | None
     trials: list[TrialRecord]
 
     @property
     def complete(self) -> list[TrialRecord]:
         return [t for t in self.trials if t.state == "COMPLETE"]
 
+    @property
+    def best(self) -> TrialRecord | None:
+        return next(
+            (t for t in self.complete if not t.baseline and t.slope == self.best_slope), None
+        )
+
+    @property
+    def relu(self) -> TrialRecord | None:
+        return next((t for t in self.complete if t.baseline), None)
+
+    @property
+    def summary(self) -> str:
+        """The finding in one line, e.g. ``best slope 0.0123: 0.9601, ReLU 0.9542: no
+        difference within ±0.01 (best - ReLU = +0.0059 [-0.0011, +0.0129], 95 % paired
+        interval, 5 seeds)``."""
+        if self.best_slope is None or self.best_value is None:
+            return "no complete trial of a tuned slope yet"
+        head = f"best slope {self.best_slope:.3g}: {self.best_value:.4g}"
+        best = self.best
+        if best is not None and best.ci_low is not None and best.ci_high is not None:
+            head += f" [{best.ci_low:.4g}, {best.ci_high:.4g}]"
+        if self.relu_value is None:
+            return head + " (no ReLU baseline in this study)"
+        head += f", ReLU {self.relu_value:.4g}"
+        if self.outcome == "one seed":
+            return (
+                f"{head}: one seed, so no comparison; comparing with ReLU needs at least "
+                "2 seeds (the spread over seeds is what tells a difference from noise)"
+            )
+        v = self.comparison
+        if v is None:
+            return f"{head}: the two trials were measured on different seeds, so not compared"
+        d = (
+            f"best - ReLU = {v.effect:+.4g} [{v.ci_low:+.4g}, {v.ci_high:+.4g}], "
+            f"{100 * v.confidence:g} % paired interval, {v.n} seeds"
+        )
+        if self.outcome == "better":
+            return (
+                f"{head}: better than ReLU ({d}, p = {v.p_value:.2g}); the slope was picked "
+                "on these seeds, so confirm it on new ones"
+            )
+        if self.outcome == "worse":
+            return f"{head}: ReLU is better ({d})"
+        if self.outcome == "no difference":
+            return f"{head}: no difference within ±{self.margin:g} ({d})"
+        more = (
+            f"needs about {v.seeds_needed} seeds"
+            if v.seeds_needed is not None and v.seeds_needed > v.n
+            else "the difference lies near the margin: more seeds would settle it"
+        )
+        return f"{head}: inconclusive, {more} ({d}; margin ±{self.margin:g})"
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["comparison"] = None if self.comparison is None else self.comparison.to_dict()
+        data["summary"] = self.summary
+        return data
+
+
+# --- options, checked before anything runs ----------------------------------------------
+
+
+def _env_seconds(name: str, default: float) -> float:
+    text = os.environ.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise TuneError(
+            f"The environment variable {name} must be a number of seconds > 0, like 2 or 1.5. "
+            f"Got {text!r} instead."
+        )
+    return value
+
+
+def heartbeat_settings() -> tuple[float, float]:
+    """(heartbeat, grace) in seconds, from ``LEAKY_TUNE_HEARTBEAT`` and ``LEAKY_TUNE_GRACE``.
+
+    Optuna calls these integers but reads them as seconds (a wait and a time delta), so
+    1.5 works. The grace must exceed the heartbeat, or live trials would look dead.
+    """
+    heartbeat = _env_seconds("LEAKY_TUNE_HEARTBEAT", DEFAULT_HEARTBEAT_S)
+    grace = _env_seconds("LEAKY_TUNE_GRACE", DEFAULT_GRACE_S)
+    if grace <= heartbeat:
+        raise TuneError(
+            f"LEAKY_TUNE_GRACE ({grace:g} s) must be longer than LEAKY_TUNE_HEARTBEAT "
+            f"({heartbeat:g} s): a trial silent for the grace period is taken for dead."
+        )
+    return heartbeat, grace
+
+
+def check_options(
+    *,
+    n_trials: Any,
+    n_jobs: Any = 1,
+    seeds: Any = (0,),
+    low: Any = 1e-4,
+    high: Any = 0.5,
+    direction: Any = "maximize",
+    margin: Any = DEFAULT_MARGIN,
+    storage: Any = None,
+    func: str = "tune_slope",
+    names: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Every option of ``tune_slope`` checked, as ``tune_slope`` itself checks them.
+
+    ``leaky tune`` calls it before it imports the objective or creates any file, so that
+    a bad option is one line before any work starts; ``names`` maps a parameter to the
+    name the caller knows it by (``{"n_trials": "--trials"}``). Returns the canonical values.
+    """
+    names = names or {}
+
+    def name(param: str) -> str:
+        return names.get(param, param)
+
+    seeds = _validate.seeds(seeds, func)
+    if storage is not None:
+        if not isinstance(storage, str) or "://" not in storage:
+            raise TuneError(
+                "The storage must be an Optuna storage URL like 'sqlite:///leaky-tune/study.db' "
+                f"or 'postgresql://user@host/db'. Got {display_url(storage)!r} instead."
+            )
+        heartbeat_settings()
+    return {
+        "n_trials": _validate.positive_int(n_trials, name("n_trials"), func),
+        "n_jobs": _validate.positive_int(n_jobs, name("n_jobs"), func),
+        "seeds": [_validate.seed(s, name("seeds"), func) for s in seeds],
+        "low_high": _validate.slope_range(low, high, func),
+        "direction": _validate.one_of(direction, name("direction"), func, ("maximize", "minimize")),
+        "margin": _validate.positive_real(margin, name("margin"), func),
+    }
+
+
+# --- the storage ------------------------------------------------------------------------
+
+
+def display_url(url: Any) -> str:
+    """A storage URL as it may be shown: the password hidden (``***``), in the query too.
+
+    Example:
+        >>> display_url("postgresql://alice:S3cretPw@db.example/leaky")
+        'postgresql://alice:***@db.example/leaky'
+    """
+    if not isinstance(url, str):
+        return repr(url)
+    try:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+    except ImportError:  # pragma: no cover - sqlalchemy comes with optuna
+        return url.split("@", 1)[-1]
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        # Not a URL SQLAlchemy reads: show nothing before an "@" (it may hold credentials)
+        return "***@" + url.rsplit("@", 1)[1] if "@" in url else url
+    if "password" not in parsed.query:
+        return parsed.render_as_string(hide_password=True)
+    shown = parsed.difference_update_query(["password"]).render_as_string(hide_password=True)
+    return shown + ("&" if "?" in shown else "?") + "password=***"
+
+
+def _secret_free(text: str, url: str) -> str:
+    """``text`` with the URL's password (if any) replaced by ``***``."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return text
+    secrets = [parsed.password, parsed.query.get("password")]
+    for secret in secrets:
+        if isinstance(secret, str) and secret:
+            text = text.replace(secret, "***")
+    return text
 
 
 def _storage(url: str | None) -> Any:
@@ -88,32 +315,39 @@ def _storage(url: str | None) -> Any:
 
     if url is None:
         return optuna.storages.InMemoryStorage()
-    if isinstance(url, str) and url.startswith(("postgresql://", "postgres://")):
-        # SQLAlchemy's default PostgreSQL driver is psycopg2; leaky installs psycopg 3.
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
     if not isinstance(url, str) or "://" not in url:
         raise TuneError(
-            f"The storage must be an Optuna storage URL like 'sqlite:///leaky-tune.db' or "
-            f"'postgresql://user@host/db'. Got {url!r} instead."
+            "The storage must be an Optuna storage URL like 'sqlite:///leaky-tune/study.db' or "
+            f"'postgresql://user@host/db'. Got {display_url(url)!r} instead."
         )
-    for attempt in range(5):
+    shown = display_url(url)
+    engine_url = url
+    if url.startswith(("postgresql://", "postgres://")):
+        # SQLAlchemy's default PostgreSQL driver is psycopg2; leaky installs psycopg 3.
+        engine_url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    heartbeat, grace = heartbeat_settings()
+    for attempt in range(_OPEN_ATTEMPTS):
         try:
             with warnings.catch_warnings():  # heartbeats are marked experimental; tests pin them
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 return optuna.storages.RDBStorage(
-                    url,
-                    heartbeat_interval=HEARTBEAT_S,
-                    grace_period=GRACE_S,
+                    engine_url,
+                    heartbeat_interval=heartbeat,  # type: ignore[arg-type]  # seconds; 1.5 works
+                    grace_period=grace,  # type: ignore[arg-type]
                     heartbeat_stale_trial_callback=_retry_callback(),
                 )
         except Exception as err:  # sqlalchemy's errors for a bad or unreachable URL
-            if _creation_race(err) and attempt < 4:
-                # Workers starting together on a new PostgreSQL database race to create
-                # Optuna's tables; the loser sees a unique violation. The tables exist now.
-                time.sleep(0.2 * (attempt + 1))
+            if _creation_race(err) and attempt < _OPEN_ATTEMPTS - 1:
+                # Workers starting together on a new database race to create Optuna's
+                # tables; the losers see "already exists" or a duplicate version row. The
+                # winner is creating them: wait for it, then open the storage again.
+                time.sleep(0.1 * (attempt + 1) + 0.05 * (os.getpid() % 5))
                 continue
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise TuneError(f"Cannot open the storage {url!r}: {first}") from None
+            text = str(err).strip()
+            first = text.splitlines()[0] if text else type(err).__name__
+            raise TuneError(
+                f"Cannot open the storage {shown}: {_secret_free(first, url)}"
+            ) from None
     raise AssertionError("unreachable")
 
 
@@ -121,15 +355,22 @@ def _creation_race(err: Exception) -> bool:
     """True for the errors two workers hit when creating the same tables at once.
 
     Opening a storage only creates Optuna's tables and its version row, so a duplicate
-    key (tables, types or the version row) or an existing table can only be that race.
+    key (tables, types or the version row), an existing table, or (SQLite) a database
+    locked by the worker creating them can only be that race. Measured on SQLite with
+    six workers starting at once: ``table studies already exists`` (OperationalError),
+    ``UNIQUE constraint failed: alembic_version.version_num`` (IntegrityError).
     """
     try:
-        from sqlalchemy.exc import IntegrityError, ProgrammingError
-    except ImportError:
+        from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+    except ImportError:  # pragma: no cover - sqlalchemy comes with optuna
         return False
-    duplicate = isinstance(err, IntegrityError) and "duplicate key" in str(err)
-    exists = isinstance(err, ProgrammingError) and "already exists" in str(err)
-    return duplicate or exists
+    text = str(err)
+    duplicate = isinstance(err, IntegrityError) and (
+        "duplicate key" in text or "UNIQUE constraint failed" in text
+    )
+    exists = isinstance(err, (ProgrammingError, OperationalError)) and "already exists" in text
+    locked = isinstance(err, OperationalError) and "database is locked" in text
+    return duplicate or exists or locked
 
 
 def _retry_callback() -> Any:
@@ -141,7 +382,22 @@ def _retry_callback() -> Any:
         return optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
 
 
-def _open_study(storage: Any, name: str, direction: str, sampler_seed: int) -> Any:
+def objective_id(objective: Callable[..., Any]) -> str:
+    """The name a study remembers its objective by: ``module:qualname``.
+
+    Example:
+        >>> from leaky.lab.experiments.objectives import digits_mlp
+        >>> objective_id(digits_mlp)
+        'leaky.lab.experiments.objectives:digits_mlp'
+    """
+    module = getattr(objective, "__module__", None) or type(objective).__module__
+    name = getattr(objective, "__qualname__", None) or type(objective).__qualname__
+    return f"{module}:{name}"
+
+
+def _open_study(
+    storage: Any, name: str, direction: str, sampler_seed: int, seeds: list[int], objective: str
+) -> Any:
     import optuna
 
     sampler = optuna.samplers.TPESampler(seed=sampler_seed)
@@ -149,9 +405,12 @@ def _open_study(storage: Any, name: str, direction: str, sampler_seed: int) -> A
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler)
     except KeyError:
         try:
-            return optuna.create_study(
+            study = optuna.create_study(
                 study_name=name, storage=storage, sampler=sampler, direction=direction
             )
+            study.set_user_attr("seeds", seeds)
+            study.set_user_attr("objective", objective)
+            return study
         except optuna.exceptions.DuplicatedStudyError:  # another worker created it first
             study = optuna.load_study(study_name=name, storage=storage, sampler=sampler)
     existing = study.direction.name.lower()
@@ -160,7 +419,32 @@ def _open_study(storage: Any, name: str, direction: str, sampler_seed: int) -> A
             f"The study {name!r} already exists with direction {existing!r}; this run asks "
             f"for {direction!r}. Use another --study name or the same direction."
         )
+    _check_same(study, name, "seeds", seeds, _stored_seeds(study))
+    _check_same(study, name, "objective", objective, study.user_attrs.get("objective"))
     return study
+
+
+def _stored_seeds(study: Any) -> list[int] | None:
+    """The study's seeds; for a study made before they were stored, those of its trials."""
+    if "seeds" in study.user_attrs:
+        return list(study.user_attrs["seeds"])
+    for t in study.get_trials(deepcopy=False):
+        if "seeds" in t.user_attrs:
+            return list(t.user_attrs["seeds"])
+    return None
+
+
+def _check_same(study: Any, name: str, what: str, given: Any, stored: Any) -> None:
+    if stored is None:  # a study made before leaky stored it: it is this run's from now on
+        study.set_user_attr(what, given)
+        return
+    if stored != given:
+        shown = (lambda v: ",".join(map(str, v))) if what == "seeds" else str
+        raise TuneError(
+            f"The study {name!r} was run with {what} {shown(stored)}; this run gives "
+            f"{shown(given)}. Resuming would mix trials measured differently: use another "
+            f"--study name or the same {what}."
+        )
 
 
 def _retry_interrupted(study: Any) -> None:
@@ -175,6 +459,25 @@ def _retry_interrupted(study: Any) -> None:
             _retry_callback()(study, t)
 
 
+def _done(t: Any) -> bool:
+    """A complete trial that counts: its value is a finite number."""
+    from optuna.trial import TrialState
+
+    return t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value)
+
+
+def _failed(t: Any) -> bool:
+    """A trial the objective failed (or a non-finite value an older leaky stored)."""
+    from optuna.trial import TrialState
+
+    legacy = t.state == TrialState.COMPLETE and not _done(t)
+    return "fail_reason" in t.user_attrs or legacy
+
+
+def _nonfinite(value: float) -> str:
+    return "NaN" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+
+
 class _Objective:
     """Wraps ``objective(slope, seed)``: baseline, seeds, admission, failure reasons."""
 
@@ -186,20 +489,38 @@ class _Objective:
         high: float,
         include_relu: bool,
         n_trials: int,
+        stop: threading.Event | None = None,
     ) -> None:
         self.objective = objective
         self.seeds = list(seeds)
         self.low, self.high = low, high
         self.include_relu = include_relu
         self.n_trials = n_trials
+        self.stop = stop or threading.Event()
+        self.running: set[int] = set()  # trial ids this process is running now
+        self.lock = threading.Lock()
 
     def __call__(self, trial: Any) -> float:
+        with self.lock:
+            self.running.add(trial._trial_id)
+        try:
+            return self._run(trial)
+        finally:
+            with self.lock:
+                self.running.discard(trial._trial_id)
+
+    def _run(self, trial: Any) -> float:
         import optuna
         from optuna.trial import TrialState
 
+        if self.stop.is_set():
+            raise _Stopped("stopped before the trial began")
         trials = trial.study.get_trials(deepcopy=False)
-        live_states = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
-        live = sorted(t.number for t in trials if t.state in live_states)
+        live = sorted(
+            t.number
+            for t in trials
+            if _done(t) or t.state in (TrialState.RUNNING, TrialState.WAITING)
+        )
         if trial.number in live and live.index(trial.number) >= self.n_trials:
             trial.set_user_attr("surplus", True)
             raise optuna.TrialPruned("the study already has enough trials")
@@ -214,63 +535,162 @@ class _Objective:
         trial.set_user_attr("slope", slope)
         values = []
         for seed in self.seeds:
+            if self.stop.is_set():
+                raise _Stopped("stopped between seeds")  # no fail_reason: retried next run
             try:
                 value = float(self.objective(slope, seed))
             except Exception as err:  # the user's code: recorded on the trial, study goes on
-                trial.set_user_attr("fail_reason", f"seed {seed}: {type(err).__name__}: {err}")
-                return math.nan  # Optuna marks a NaN trial failed (one log line, no trace)
-            if math.isnan(value):
-                trial.set_user_attr("fail_reason", f"seed {seed}: the objective returned NaN")
-                return math.nan
+                return self._fail(trial, f"seed {seed}: {type(err).__name__}: {err}")
+            except SystemExit as err:  # sys.exit() in the objective ends the trial, not leaky
+                return self._fail(
+                    trial, f"seed {seed}: the objective called sys.exit({err.code!r})"
+                )
+            if not math.isfinite(value):
+                return self._fail(trial, f"seed {seed}: the objective returned {_nonfinite(value)}")
             values.append(value)
         trial.set_user_attr("values", values)
         trial.set_user_attr("seeds", self.seeds)
         return statistics.fmean(values)
 
+    @staticmethod
+    def _fail(trial: Any, reason: str) -> float:
+        trial.set_user_attr("fail_reason", reason)
+        return math.nan  # Optuna marks a NaN trial failed (one log line, no trace)
 
-def summarize(study: Any, n_trials: int) -> TuneResult:
-    """The result of a study as any reader of its storage sees it."""
-    from optuna.trial import TrialState
+    def abandon(self, storage: Any) -> None:
+        """Mark the trials this process is running as failed: the next run retries them."""
+        import optuna
+        from optuna.trial import TrialState
 
-    records = []
-    for t in study.get_trials(deepcopy=False):
-        if t.user_attrs.get("surplus"):
-            continue
-        records.append(
-            TrialRecord(
-                number=t.number,
-                state=t.state.name,
-                slope=t.user_attrs.get("slope"),
-                value=t.value if t.state == TrialState.COMPLETE else None,
-                values=list(t.user_attrs.get("values", [])),
-                baseline=bool(t.user_attrs.get("baseline", False)),
-                fail_reason=t.user_attrs.get("fail_reason"),
-                retry_of=t.system_attrs.get("failed_trial"),
-            )
+        with self.lock:
+            ids = sorted(self.running)
+        for trial_id in ids:
+            # a trial that finished meanwhile has nothing to retry
+            with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
+                storage.set_trial_state_values(trial_id, TrialState.FAIL)
+
+
+# --- the summary ------------------------------------------------------------------------
+
+
+def _mean_interval(values: Sequence[float]) -> tuple[float | None, float | None]:
+    """The 95 % t interval of the mean over seeds (None with one seed: no spread)."""
+    from scipy import stats as scipy_stats
+
+    from leaky.lab import stats
+
+    if len(values) < 2:
+        return None, None
+    mean, sd = statistics.fmean(values), statistics.stdev(values)
+    if sd == 0:
+        return mean, mean
+    low, high = scipy_stats.t.interval(
+        1 - stats.ALPHA, len(values) - 1, loc=mean, scale=sd / math.sqrt(len(values))
+    )
+    return float(low), float(high)
+
+
+def _record(t: Any) -> TrialRecord:
+    values = list(t.user_attrs.get("values", []))
+    low, high = _mean_interval(values) if _done(t) else (None, None)
+    legacy = not _done(t) and _failed(t) and "fail_reason" not in t.user_attrs
+    return TrialRecord(
+        number=t.number,
+        state="FAIL" if legacy else t.state.name,
+        slope=t.user_attrs.get("slope"),
+        value=t.value if _done(t) else None,
+        values=values if _done(t) else [],
+        seeds=list(t.user_attrs.get("seeds", [])),
+        ci_low=low,
+        ci_high=high,
+        baseline=bool(t.user_attrs.get("baseline", False)),
+        fail_reason=(
+            f"the objective returned {_nonfinite(t.value)} (stored as complete by an older leaky)"
+            if legacy and t.value is not None
+            else t.user_attrs.get("fail_reason")
+        ),
+        retry_of=t.system_attrs.get("failed_trial"),
+    )
+
+
+def _compare(
+    best: TrialRecord, relu: TrialRecord, direction: str, margin: float
+) -> tuple[Any, str]:
+    """The paired verdict on "best beats ReLU", and the outcome in a word."""
+    from leaky.lab import stats
+
+    if len(best.values) < 2 or len(relu.values) < 2:
+        return None, "one seed"
+    if best.seeds != relu.seeds or len(best.values) != len(relu.values):
+        return None, "different seeds"
+    kind = stats.GREATER if direction == "maximize" else stats.LESS
+    higher = "higher" if kind == stats.GREATER else "lower"
+    verdict = stats.judge(
+        stats.compare(
+            best.values,
+            relu.values,
+            claim=f"slope {best.slope:.3g} gives a {higher} objective than ReLU",
+            measure="objective",
+            margin=margin,
+            kind=kind,
         )
+    )
+    if verdict.verdict == stats.SUPPORTED:
+        return verdict, "better"
+    if verdict.verdict == stats.NOT_SUPPORTED:
+        opposite = verdict.ci_high < 0 if kind == stats.GREATER else verdict.ci_low > 0
+        return verdict, "worse" if opposite else "no difference"
+    return verdict, "inconclusive"
+
+
+def summarize(
+    study: Any,
+    n_trials: int,
+    *,
+    margin: float = DEFAULT_MARGIN,
+    storage: str | None = None,
+) -> TuneResult:
+    """The result of a study as any reader of its storage sees it.
+
+    ``storage`` is only shown (its password hidden). The best slope is compared with the
+    ReLU baseline seed by seed (``leaky.lab.stats.compare``), ``margin`` being the smallest
+    difference that matters in the objective's unit.
+    """
+    records = [
+        _record(t) for t in study.get_trials(deepcopy=False) if not t.user_attrs.get("surplus")
+    ]
     direction = study.direction.name.lower()
     done = [r for r in records if r.state == "COMPLETE"]
     tuned = [r for r in done if not r.baseline]
     pick = max if direction == "maximize" else min
     best = pick(tuned, key=lambda r: r.value) if tuned else None
     relu = next((r for r in done if r.baseline), None)
+    comparison, outcome = _compare(best, relu, direction, margin) if best and relu else (None, None)
 
     def spread(r: TrialRecord | None) -> float | None:
-        if r is None:
-            return None
-        return statistics.stdev(r.values) if len(r.values) > 1 else 0.0
+        return statistics.stdev(r.values) if r is not None and len(r.values) > 1 else None
 
+    seeds = _stored_seeds(study)
     return TuneResult(
         study_name=study.study_name,
+        storage=None if storage is None else display_url(storage),
+        objective=study.user_attrs.get("objective"),
         direction=direction,
         n_trials=n_trials,
+        seeds=seeds,
+        margin=margin,
         best_slope=best.slope if best else None,
         best_value=best.value if best else None,
         best_std=spread(best),
         relu_value=relu.value if relu else None,
         relu_std=spread(relu),
+        comparison=comparison,
+        outcome=outcome,
         trials=records,
     )
+
+
+# --- the study --------------------------------------------------------------------------
 
 
 def tune_slope(
@@ -284,6 +704,7 @@ def tune_slope(
     high: float = 0.5,
     include_relu: bool = True,
     direction: str = "maximize",
+    margin: float = DEFAULT_MARGIN,
     n_jobs: int = 1,
     sampler_seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
@@ -297,18 +718,26 @@ def tune_slope(
             included); a resumed study runs only the ones missing.
         storage: None (in memory) or an Optuna storage URL (SQLite, PostgreSQL).
         study_name: the study's name in the storage (default ``"leaky-slope"``).
-        seeds: each trial averages the objective over these seeds.
+        seeds: each trial averages the objective over these seeds (every trial the same
+            seeds, so that trials compare seed by seed); at least 2 for a comparison.
         low, high: the log-uniform search range, 0 < low < high <= 1.
         include_relu: evaluate slope 0 (plain ReLU) as the baseline trial.
         direction: ``"maximize"`` or ``"minimize"``.
-        n_jobs: trials run at once in this process (threads).
+        margin: the smallest difference of the objective that matters (> 0): the best
+            slope and ReLU closer than this are "no different".
+        n_jobs: trials run at once in this process (daemon threads; see Ctrl-C above).
         sampler_seed: the TPE sampler's seed (mixed with the process id when ``storage``
             is given, so that workers sharing a study explore different slopes).
         progress: called with (complete trials, n_trials) as the study advances.
 
     Returns:
-        A ``TuneResult``: best slope, its mean and spread over seeds, the ReLU baseline,
+        A ``TuneResult``: the best slope, the ReLU baseline, their paired comparison and
         every trial.
+
+    Raises:
+        TuneError: a storage that cannot be opened, a study resumed with another
+            direction, seeds or objective, or more than ``n_trials`` failed trials.
+        TuneInterrupted: Ctrl-C (a ``KeyboardInterrupt``).
 
     Example:
         >>> result = tune_slope(lambda a, seed: -abs(a - 0.1), n_trials=8, seeds=(0,))
@@ -317,15 +746,16 @@ def tune_slope(
     """
     import optuna
 
-    n_trials = _validate.positive_int(n_trials, "n_trials", "tune_slope")
-    n_jobs = _validate.positive_int(n_jobs, "n_jobs", "tune_slope")
-    low, high = _validate.slope_range(low, high, "tune_slope")
-    seeds = _validate.seeds(seeds, "tune_slope")
-    if direction not in ("maximize", "minimize"):
-        raise ValueError(
-            "The 'direction' parameter of tune_slope must be 'maximize' or 'minimize'. "
-            f"Got {direction!r} instead."
-        )
+    options = check_options(
+        n_trials=n_trials,
+        n_jobs=n_jobs,
+        seeds=seeds,
+        low=low,
+        high=high,
+        direction=direction,
+        margin=margin,
+        storage=storage,
+    )
     if not callable(objective):
         raise TypeError(
             "The 'objective' parameter of tune_slope must be callable as "
@@ -337,8 +767,19 @@ def tune_slope(
         sampler_seed = hash((sampler_seed, os.getpid())) % 2**31
     store = _storage(storage)
     try:
-        study = _open_study(store, study_name or "leaky-slope", direction, sampler_seed)
-        return _run(study, objective, n_trials, seeds, low, high, include_relu, n_jobs, progress)
+        study = _open_study(
+            store,
+            study_name or "leaky-slope",
+            options["direction"],
+            sampler_seed,
+            options["seeds"],
+            objective_id(objective),
+        )
+        wrapped = _Objective(
+            objective, options["seeds"], *options["low_high"], include_relu, options["n_trials"]
+        )
+        _run(study, store, wrapped, options["n_trials"], options["n_jobs"], progress)
+        return summarize(study, options["n_trials"], margin=options["margin"], storage=storage)
     finally:
         if isinstance(store, optuna.storages.RDBStorage):
             store.engine.dispose()  # close the pooled connections: nothing is left open
@@ -346,38 +787,35 @@ def tune_slope(
 
 def _run(
     study: Any,
-    objective: Callable[[float, int], float],
+    store: Any,
+    wrapped: _Objective,
     n_trials: int,
-    seeds: list[int],
-    low: float,
-    high: float,
-    include_relu: bool,
     n_jobs: int,
     progress: Callable[[int, int], None] | None,
-) -> TuneResult:
-    """The workers' loop (see the module docstring), then the summary."""
+) -> None:
+    """The workers' loop (see the module docstring)."""
     import optuna
     from optuna.trial import TrialState
 
     _retry_interrupted(study)
-    wrapped = _Objective(objective, seeds, low, high, include_relu, n_trials)
     failures: list[str] = []
     lock = threading.Lock()
+    stop = wrapped.stop
 
     def worker() -> None:
-        while True:
+        while not stop.is_set():
             trials = study.get_trials(deepcopy=False)
             states = [t.state for t in trials]
-            complete = states.count(TrialState.COMPLETE)
+            complete = sum(_done(t) for t in trials)
             if progress is not None:
                 with lock:
                     progress(min(complete, n_trials), n_trials)
             if complete >= n_trials:
                 return
-            failed = [t for t in trials if "fail_reason" in t.user_attrs]
+            failed = [t for t in trials if _failed(t)]
             if len(failed) > n_trials:
                 with lock:
-                    failures.append(failed[-1].user_attrs["fail_reason"])
+                    failures.append(_record(failed[-1]).fail_reason or "unknown")
                 return
             live = complete + states.count(TrialState.RUNNING)
             if live + states.count(TrialState.WAITING) >= n_trials and (
@@ -387,30 +825,47 @@ def _run(
                 with warnings.catch_warnings():  # marked experimental; tests pin it
                     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                     optuna.storages.fail_stale_trials(study)
-                time.sleep(0.25)
+                stop.wait(0.25)
                 continue
             study.optimize(wrapped, n_trials=1)
 
     if n_jobs == 1:
-        worker()
+        try:
+            worker()  # Ctrl-C interrupts the objective itself; Optuna marks its trial failed
+        except KeyboardInterrupt:
+            wrapped.abandon(store)  # in case it came between the objective and Optuna's tell
+            raise TuneInterrupted(0) from None
     else:
         errors: list[BaseException] = []
 
         def guarded() -> None:
             try:
                 worker()
+            except _Stopped:
+                pass
             except BaseException as err:  # handed to the caller below, not lost in a thread
-                errors.append(err)
+                if not stop.is_set():
+                    errors.append(err)
 
-        threads = [threading.Thread(target=guarded) for _ in range(n_jobs)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        threads = [
+            threading.Thread(target=guarded, name=f"leaky-tune-{k}", daemon=True)
+            for k in range(n_jobs)
+        ]
+        try:
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        except KeyboardInterrupt:
+            stop.set()
+            wrapped.abandon(store)
+            deadline = time.monotonic() + _JOIN_ON_STOP_S
+            for t in threads:
+                t.join(max(0.0, deadline - time.monotonic()))
+            raise TuneInterrupted(sum(t.is_alive() for t in threads)) from None
         if errors:
             raise errors[0]
     if failures:
         raise TuneError(
             f"The objective failed in more than {n_trials} trials; the last reason: {failures[-1]}"
         )
-    return summarize(study, n_trials)
