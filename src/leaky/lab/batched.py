@@ -81,7 +81,7 @@ OPTIMIZERS = ("adam", "sgd")
 BATCH_ORDERS = ("shuffle", "cycle")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 SPLITS = ("train", "val", "test")
-EVAL_CHUNK = 1000  # examples per forward pass when a whole split is measured
+EVAL_CHUNK = 250  # examples per forward pass when a whole split is measured (cache-sized)
 
 ABS_EDGES = tuple(10.0**k for k in range(-6, 3))
 """Edges of the ``|output|`` histogram: bins ``0`` (exactly), ``(0, 1e-6)``, ``[1e-6, 1e-5)``,
