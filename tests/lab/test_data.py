@@ -129,3 +129,16 @@ def test_bad_arguments_name_the_parameter() -> None:
         data.spirals(100).split("dev")
     with pytest.raises(ValueError, match="Valid names: digits, spirals, blobs, mnist1d"):
         data.load("mnist")
+
+
+def test_a_missing_mnist1d_package_is_one_line_naming_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from leaky._imports import MissingExtraError
+
+    monkeypatch.setitem(sys.modules, "mnist1d", None)  # import mnist1d now fails
+    monkeypatch.setitem(sys.modules, "mnist1d.data", None)
+    with pytest.raises(MissingExtraError, match=r"pip install 'leaky\[lab\]' \(mnist1d is not"):
+        data._mnist1d_arrays.__wrapped__()
