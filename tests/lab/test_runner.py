@@ -4,6 +4,7 @@ one line; workers killed; no orphan process after SIGTERM or kill -9 of the pare
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
@@ -19,7 +20,13 @@ import psutil
 import pytest
 
 from leaky._imports import MissingExtraError
-from leaky.lab.progress import Progress, RunPlan
+from leaky.lab.progress import (
+    PlainProgress,
+    Progress,
+    RichProgress,
+    RunPlan,
+    auto_progress,
+)
 from leaky.lab.runner import (
     Results,
     Runner,
@@ -106,9 +113,14 @@ def test_a_task_listed_twice_runs_once_and_comes_back_under_each_name() -> None:
 
 
 def test_a_task_that_raises_is_stored_as_a_one_line_failure_and_retried(tmp_path: Path) -> None:
-    tasks = [*study(3), Task("toy", DRAW, {"seed": 9, "fail": True}, label="bad")]
+    tasks = [
+        *study(3),
+        Task("toy", "tests.lab.toy_tasks:has_child", {}),  # a worker may have children
+        Task("toy", DRAW, {"seed": 9, "fail": True}, label="bad"),
+    ]
     results = run(tasks, tmp_path, jobs=2)
-    assert results.ran == 5 and results.failed == 1
+    assert results.ran == 6 and results.failed == 1
+    assert results.outcomes[-2].value == {"exitcode": 0}
     (failure,) = results.failures()
     assert failure.error == "ValueError: seed 9 fails on purpose"  # one line
     assert "Traceback" in failure.traceback and failure.value is None
@@ -116,11 +128,11 @@ def test_a_task_that_raises_is_stored_as_a_one_line_failure_and_retried(tmp_path
     with Store(tmp_path, create=False) as store:
         assert store.get(tasks[-1]).error == failure.error
         assert store.summary() == {
-            "toy": {"done": 3, "failed": 1},
+            "toy": {"done": 4, "failed": 1},
             "typed": {"done": 1, "failed": 0},
         }
     again = run(tasks, tmp_path, jobs=1)
-    assert (again.ran, again.cached, again.failed) == (1, 4, 1)
+    assert (again.ran, again.cached, again.failed) == (1, 5, 1)
     assert again.outcomes[-1].attempts == 2
 
 
@@ -223,7 +235,7 @@ def test_ctrl_c_keeps_the_stored_results_and_a_rerun_runs_only_the_rest(
     tmp_path: Path,
 ) -> None:
     folder = tmp_path / "study"
-    proc = _start_study(folder, sleep=0.25)
+    proc = _start_study(folder, sleep=0.15)
     _wait_until(lambda: _stored(folder) >= 3 or proc.poll() is not None)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
@@ -232,9 +244,9 @@ def test_ctrl_c_keeps_the_stored_results_and_a_rerun_runs_only_the_rest(
     stored = _stored(folder)
     assert 3 <= stored < 12
 
-    tasks = [Task("toy", DRAW, {"seed": s, "sleep": 0.25}) for s in range(12)]
+    tasks = [Task("toy", DRAW, {"seed": s, "sleep": 0.15}) for s in range(12)]
     recorder = Recorder()
-    results = run(tasks, folder, jobs=2, progress=recorder)
+    results = run(tasks, folder, jobs=1, progress=recorder)
     assert (results.ran, results.cached) == (12 - stored, stored)
     assert len(recorder.done) == 12 - stored
     fresh = run([Task("toy", DRAW, {"seed": s, "sleep": 0}) for s in range(12)], jobs=1)
@@ -296,6 +308,95 @@ def test_a_scheduler_without_the_cluster_extra_is_one_line(
     assert "\n" not in str(info.value)
 
 
+# --- progress ---------------------------------------------------------------------------
+
+
+def _outcome(experiment: str, label: str, error: str | None = None) -> Outcome:
+    return Outcome(
+        key="ab" * 32,
+        experiment=experiment,
+        label=label,
+        function=DRAW,
+        config={},
+        status="done" if error is None else "failed",
+        value={} if error is None else None,
+        error=error,
+        seconds=1.25,
+        worker="process 7",
+    )
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_plain_progress_is_one_line_per_task_with_counts_and_eta() -> None:
+    out, clock = io.StringIO(), Clock()
+    progress = PlainProgress(out, clock=clock)
+    plan = RunPlan(
+        {"stress": 4, "slopes [/]": 1},
+        {"stress": 1},
+        "Dask scheduler tcp://h:1 (2 workers now)",
+        "http://h:8787/status",
+    )
+    progress.start(plan)
+    clock.now += 10
+    progress.task_done(_outcome("stress", "mlp lr=0.1"))
+    clock.now += 10
+    progress.task_done(_outcome("slopes [/]", "[bold]x", error="ValueError: [/] bad"))
+    progress.finish(None)
+    assert out.getvalue().splitlines() == [
+        "leaky: running 4 of 5 tasks (1 stored) on Dask scheduler tcp://h:1 (2 workers now); "
+        "dashboard: http://h:8787/status",
+        "[1/4] stress 2/4: mlp lr=0.1 done in 1.2 s (process 7), eta 30.0 s",
+        "[2/4] slopes [/] 1/1: [bold]x FAILED in 1.2 s (process 7): ValueError: [/] bad, "
+        "eta 20.0 s",
+        "leaky: stopped: 2 of 4 tasks finished (stored)",
+    ]
+
+
+def test_rich_progress_draws_bars_and_prints_user_text_as_it_is() -> None:
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=120, color_system=None)
+    progress = RichProgress(console)
+    progress.start(RunPlan({"[red]stress": 2, "b": 1}, {"b": 1}, "2 local processes"))
+    progress.task_done(_outcome("[red]stress", "one"))
+    progress.task_done(_outcome("[red]stress", "[/]two", error="ValueError: [/] :smile:"))
+    results = Results((), 2, 1, 1, 3.0, "2 local processes")
+    progress.finish(results)
+    text = console.file.getvalue()
+    assert "leaky: running 2 of 3 tasks (1 stored) on 2 local processes" in text
+    assert "[red]stress" in text and "2/2" in text  # the bar, its name not read as markup
+    assert "[red]stress: [/]two failed: ValueError: [/] :smile:" in text
+    assert "leaky: done in" in text and "2 ran, 1 stored, 1 failed" in text
+
+
+def test_auto_progress_draws_bars_only_on_a_terminal() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert type(auto_progress(Terminal())) is RichProgress
+    assert type(auto_progress(io.StringIO())) is PlainProgress
+
+
+def test_a_run_reports_progress_after_an_interruption_too(tmp_path: Path) -> None:
+    out = io.StringIO()
+    tasks = [Task("toy", DRAW, {"seed": 0}), Task("toy", DRAW, {"seed": 1, "interrupt": True})]
+    with pytest.raises(KeyboardInterrupt):
+        run(tasks, tmp_path, jobs=1, progress=PlainProgress(out))
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "leaky: running 2 tasks (0 stored) in-process"
+    assert lines[-1] == "leaky: stopped: 1 of 2 tasks finished (stored)"
+    with pytest.raises(ValueError, match=r"'progress' parameter of Runner\.run"):
+        run(tasks, jobs=1, progress=print)  # type: ignore[arg-type]
+
+
 # --- a real Dask cluster on loopback ---------------------------------------------------
 
 
@@ -351,11 +452,22 @@ def test_a_dask_worker_killed_while_tasks_run(reference: str, dask_cluster, tmp_
 def test_a_local_dask_cluster_stores_the_bytes_of_an_in_process_run(
     reference: str, tmp_path: Path
 ) -> None:
+    import dask
+
     recorder = Recorder()
-    results = run(study(), tmp_path, scheduler="local", jobs=2, progress=recorder)
+    killer = Task("toy", DRAW, {"seed": 40, "die": True})  # kills its worker each time
+    # The LocalCluster's scheduler runs here: it gives up on a task after one dead worker
+    # (and on any task running there then: the killer runs alone).
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        Runner(jobs=1, scheduler="local") as runner,
+    ):
+        results = runner.run(study(), tmp_path, progress=recorder)
+        killed = runner.run([killer], tmp_path)
     assert as_json(results) == reference
-    assert results.backend.startswith("Dask LocalCluster (2 worker processes")
+    assert results.backend.startswith("Dask LocalCluster (1 worker process,")
     assert recorder.plan is not None and recorder.plan.backend == results.backend
+    assert killed.outcomes[0].error.startswith("KilledWorker: the workers running this task")
 
 
 def _free_port() -> int:

@@ -80,3 +80,13 @@ def not_json(config: dict[str, Any]) -> Any:
 def exits(config: dict[str, Any]) -> None:
     """Calls sys.exit, as a careless objective might."""
     raise SystemExit(config.get("code", 0))
+
+
+def has_child(config: dict[str, Any]) -> dict[str, Any]:
+    """Starts a process of its own (as a DataLoader with workers does); its exit code."""
+    import multiprocessing
+
+    child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(0,))
+    child.start()
+    child.join()
+    return {"exitcode": child.exitcode}

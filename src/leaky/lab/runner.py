@@ -59,11 +59,13 @@ Example:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
 import importlib.util
 import json
 import multiprocessing
+import multiprocessing.util  # its atexit joins child processes: ours must run before it
 import os
 import signal
 import sys
@@ -72,6 +74,7 @@ import time
 import traceback
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import CancelledError
 from dataclasses import dataclass
 from typing import Any
 
@@ -182,9 +185,10 @@ def one_line(error: BaseException) -> str:
 
 
 def _where() -> str:
-    if "distributed" in sys.modules:
+    get_worker = getattr(sys.modules.get("distributed"), "get_worker", None)
+    if get_worker is not None:
         try:
-            return str(sys.modules["distributed"].get_worker().address)
+            return str(get_worker().address)
         except ValueError:  # not in a Dask worker
             pass
     return _WORKER_NAME
@@ -290,7 +294,10 @@ def _serve(conn: Any, parent: int) -> None:
             reply = _call(*job)
         except KeyboardInterrupt:  # raised by the task: the study stops, as in-process
             reply = ("interrupted", None, None, None, 0.0, _WORKER_NAME)
-        conn.send(reply)
+        try:
+            conn.send(reply)
+        except OSError:  # the parent is gone
+            return
 
 
 def _signal_name(exitcode: int | None) -> str:
@@ -307,8 +314,9 @@ class _Worker:
 
     def __init__(self, context: Any) -> None:
         parent_end, child_end = context.Pipe()
+        # Not a daemon: a task may start processes of its own (a DataLoader's workers).
         self.process = context.Process(
-            target=_serve, args=(child_end, os.getpid()), name="leaky-worker", daemon=True
+            target=_serve, args=(child_end, os.getpid()), name="leaky-worker"
         )
         self.process.start()
         child_end.close()
@@ -335,6 +343,7 @@ class _Processes(_Backend):
         self.name = f"{jobs} local process{'es' if jobs > 1 else ''}"
         self._context = multiprocessing.get_context("spawn")  # fork + OpenMP can hang
         self._workers: list[_Worker] = []
+        atexit.register(self.close)  # a Runner never closed: its idle workers still end
 
     def run(self, items: Sequence[_Item], done: _Done) -> None:
         from multiprocessing.connection import wait as wait_any
@@ -397,6 +406,7 @@ class _Processes(_Backend):
             worker.kill()
 
     def close(self) -> None:
+        atexit.unregister(self.close)
         workers, self._workers = self._workers, []
         for worker in workers:
             with contextlib.suppress(OSError):
@@ -427,8 +437,8 @@ class _Dask(_Backend):
         self._distributed = distributed
         self._cluster = None
         self.address = scheduler
-        try:
-            if scheduler == "local":
+        if scheduler == "local":
+            try:
                 self._cluster = distributed.LocalCluster(
                     n_workers=jobs,
                     threads_per_worker=1,
@@ -437,20 +447,26 @@ class _Dask(_Backend):
                     silence_logs=logging.ERROR,
                 )
                 self.client = distributed.Client(self._cluster)
-                self.address = self._cluster.scheduler_address
-            else:
+            except Exception as err:  # one line for the CLI; the cause stays chained
+                if self._cluster is not None:
+                    self._cluster.close()
+                raise RunnerError(
+                    f"Cannot start a Dask LocalCluster of {jobs} worker processes: {one_line(err)}"
+                ) from err
+            self.address = self._cluster.scheduler_address
+        else:
+            try:
                 self.client = distributed.Client(scheduler, timeout=timeout)
-        except OSError as err:
-            if self._cluster is not None:
-                self._cluster.close()
-            raise SchedulerError(
-                f"Cannot reach the Dask scheduler at {scheduler} within {timeout:g} s "
-                f"({one_line(err)}). Is it running? Start one with `dask scheduler`."
-            ) from None
+            except OSError as err:
+                raise SchedulerError(
+                    f"Cannot reach the Dask scheduler at {scheduler} within {timeout:g} s "
+                    f"({one_line(err)}). Is it running? Start one with `dask scheduler`."
+                ) from None
         info = self.client.scheduler_info()
         workers = len(info.get("workers", {}))
         if scheduler == "local":
-            self.name = f"Dask LocalCluster ({jobs} worker processes, {self.address})"
+            processes = "1 worker process" if jobs == 1 else f"{jobs} worker processes"
+            self.name = f"Dask LocalCluster ({processes}, {self.address})"
         else:
             self.name = f"Dask scheduler {self.address} ({workers} workers now)"
         # The dashboard's pages need bokeh; known missing here, it is not announced.
@@ -470,33 +486,39 @@ class _Dask(_Backend):
 
     def run(self, items: Sequence[_Item], done: _Done) -> None:
         distributed = self._distributed
-        futures = {}
-        try:
-            for item in items:
-                key = f"{item.task.experiment}-{item.task.key}"
-                future = self.client.submit(_call, *item.payload, key=key, pure=False)
-                futures[future] = item
+        try:  # one graph for all the tasks: one message to the scheduler, not one per task
+            submitted = self.client.map(
+                _call,
+                *zip(*(item.payload for item in items), strict=True),
+                key=[f"{item.task.experiment}-{item.task.key}" for item in items],
+                pure=False,
+            )
         except (OSError, distributed.client.FutureCancelledError) as err:
             raise self._lost(err) from None
+        futures = dict(zip(submitted, items, strict=True))
         self._futures = list(futures)
-        for future in distributed.as_completed(self._futures):
+        # Results are gathered by the client's event loop as they finish (with_results),
+        # not one round trip at a time from this thread.
+        finished = distributed.as_completed(self._futures, with_results=True, raise_errors=False)
+        for future, result in finished:
             item = futures[future]
-            if future.status == "cancelled":
-                raise self._lost()
-            try:
-                error = future.exception()
-                reply = future.result() if error is None else None
-            except (OSError, distributed.client.FutureCancelledError) as err:
-                raise self._lost(err) from None
-            if reply is None:
-                assert error is not None
+            # Judged by what came back, not by future.status: the status may have changed
+            # since (a worker holding the result died after it was gathered).
+            if isinstance(result, tuple) and len(result) == 6 and isinstance(result[0], str):
+                reply = result  # what _call returned (a result or the task's own failure)
+            elif isinstance(result, CancelledError):  # the connection to the scheduler
+                raise self._lost(result)
+            else:  # an error of Dask's (status "error"): (type, exception, traceback)
+                error = result[1] if isinstance(result, tuple) else result
                 if isinstance(error, distributed.KilledWorker):
                     error_line = (
                         "KilledWorker: the workers running this task died too often (killed, "
                         "out of memory or crashed); Dask gave up on it"
                     )
-                else:
+                elif isinstance(error, BaseException):
                     error_line = one_line(error)
+                else:
+                    error_line = f"DaskError: {error!r}"
                 reply = ("failed", None, error_line, None, 0.0, "?")
             done(item, reply)
             future.release()
@@ -674,6 +696,13 @@ class Runner:
             )
         if progress is None:
             progress = Progress()
+        elif not all(
+            callable(getattr(progress, e, None)) for e in ("start", "task_done", "finish")
+        ):
+            raise ValueError(
+                f"The 'progress' parameter of {func} must be a leaky.lab.progress.Progress "
+                f"(start, task_done, finish) or None. Got {progress!r} instead."
+            )
         start = time.perf_counter()
         db = Store(store) if isinstance(store, (str, os.PathLike)) else store
         try:
@@ -736,8 +765,10 @@ class Runner:
                 if backend is not None:
                     try:
                         backend.run(todo, done)
-                    except BaseException:
+                    except BaseException as err:
                         backend.abort()
+                        if isinstance(err, SchedulerError):
+                            self.close()  # the next run connects again
                         raise
             outcomes = tuple(
                 dataclasses.replace(

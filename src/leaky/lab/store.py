@@ -28,7 +28,8 @@ listed is *not* seen: list in ``depends`` every module whose changes should re-r
 (``leaky.lab.models``, ``leaky.lab.data`` for a training job). The installed versions of
 third-party libraries (torch, numpy) are not part of the key either. The experiment name
 and the label are not part of it: two experiments that run the same function on the same
-configuration share one stored result. Source files are read once per process.
+configuration share one stored result. Source files are read once per process (the key
+is computed before the workers import the code: do not edit an experiment while it runs).
 
 **The store** is one SQLite file, ``DIR/runs.sqlite`` (the standard library's ``sqlite3``),
 one row per task key. Each write is one transaction: after a crash, ``kill -9`` or a full
@@ -37,6 +38,9 @@ the next open). Only the process that runs a study writes (results travel back f
 workers); a finished result is written once and never overwritten; a failure (its error
 text in one line) is replaced by the next attempt's result. Reading needs nothing but this
 module: ``Store(DIR, create=False).load(tasks)`` renders a study without running anything.
+SQLite's rollback journal with a full sync per write (its defaults), not WAL: it also works
+on the network filesystem of a cluster's login node, and a write costs a few milliseconds,
+nothing beside a task of seconds.
 
 Example:
     >>> import tempfile
@@ -497,9 +501,10 @@ class Store:
     def put(self, outcome: Outcome, code: Mapping[str, str] | None = None) -> bool:
         """Store an outcome in one transaction; False if a result was already stored.
 
-        A result (``done``) is never overwritten. A failure replaces a stored failure (the
-        attempt count goes up) and is replaced by a later result. ``code`` records the
-        module digests the key was computed from (``Task.code``), for inspection.
+        A result (``done``) is never overwritten. A failure replaces a stored failure and
+        is replaced by a later result (``outcome.attempts`` says which attempt it is; the
+        runner counts). ``code`` records the module digests the key was computed from
+        (``Task.code``), for inspection.
         """
         if type(outcome) is not Outcome:
             raise ValueError(
