@@ -57,6 +57,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from types import FrameType
 from typing import TYPE_CHECKING, Any, Literal
 
 import torch
@@ -926,6 +927,7 @@ class DeadUnitMonitor:
         self.skipped = 0
         self.snapshots = 0
         named = dict(model.named_modules(remove_duplicate=False))
+        chosen: list[tuple[str, nn.Module]]
         if modules is None:
             chosen = [(n, m) for n, m in named.items() if isinstance(m, ACTIVATIONS)]
         else:
@@ -1039,7 +1041,7 @@ class DeadUnitMonitor:
     def _functional_group(self, spec: _Function) -> _Group | None:
         """The group of a functional call, named after the nearest module of the model in
         the Python call stack; None inside a watched activation layer."""
-        frame = sys._getframe(2)
+        frame: FrameType | None = sys._getframe(2)
         names, watched = self._names, self._watched
         owner = "<root>"
         while frame is not None:
@@ -1187,12 +1189,14 @@ class DeadUnitMonitor:
         for group in self._groups.values():
             group.sites.clear()
         for name, saved in state["groups"].items():
-            group = self._groups.get(name)
-            if group is None:
+            found = self._groups.get(name)
+            if found is None:
                 group = _Group(
                     name, saved["kind"], saved["activation"], self._dim(name), saved["functional"]
                 )
                 self._groups[name] = group
+            else:
+                group = found
             group.sites = [_Site.from_state(s) for s in saved["sites"]]
             group.first = next(_ORDER) if group.sites else -1
             for site in group.sites:
@@ -1437,6 +1441,7 @@ def to_tensorboard(
 # --------------------------------------------------------------------------- revival
 
 _PRODUCERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+_Producer = nn.Linear | nn.Conv1d | nn.Conv2d | nn.Conv3d
 _BETWEEN_PRODUCER = (nn.Identity, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)
 _BETWEEN_CONSUMER = (
     *_BETWEEN_PRODUCER,
@@ -1511,7 +1516,7 @@ def revive(
             f"The 'units' parameter of revive must be one of {choices}. Got {units!r} instead."
         )
     named = dict(model.named_modules())
-    plan: list[tuple[str, list[int], nn.Module, nn.Module]] = []
+    plan: list[tuple[str, list[int], _Producer, _Producer]] = []
     for layer in report.layers:
         if units == "dormant":
             chosen = layer.dormant
@@ -1529,10 +1534,10 @@ def revive(
             for n in (incoming_name, outgoing_name):
                 if n not in named:
                     raise KeyError(f"revive: no module named {n!r} in the model.")
-            incoming, outgoing = named[incoming_name], named[outgoing_name]
+            found_in, found_out = named[incoming_name], named[outgoing_name]
         else:
-            incoming, outgoing = _neighbours(model, named, layer.name)
-        _check_pair(layer, incoming, outgoing)
+            found_in, found_out = _neighbours(model, named, layer.name)
+        incoming, outgoing = _check_pair(layer, found_in, found_out)
         if keep_function and layer.kind != "relu":
             raise ValueError(
                 f"revive keeps the network's function only where a revived unit's output was "
@@ -1553,8 +1558,12 @@ def revive(
     return revived
 
 
-def _units_of(layer: nn.Module) -> int:
-    return layer.out_features if isinstance(layer, nn.Linear) else layer.out_channels  # type: ignore[return-value]
+def _units_of(layer: _Producer) -> int:
+    return layer.out_features if isinstance(layer, nn.Linear) else layer.out_channels
+
+
+def _inputs_of(layer: _Producer) -> int:
+    return layer.in_features if isinstance(layer, nn.Linear) else layer.in_channels
 
 
 def _neighbours(
@@ -1595,7 +1604,9 @@ def _neighbours(
     return incoming, outgoing
 
 
-def _check_pair(layer: LayerReport, incoming: nn.Module, outgoing: nn.Module) -> None:
+def _check_pair(
+    layer: LayerReport, incoming: nn.Module, outgoing: nn.Module
+) -> tuple[_Producer, _Producer]:
     for role, module in (("incoming", incoming), ("outgoing", outgoing)):
         if not isinstance(module, _PRODUCERS):
             raise ValueError(
@@ -1604,21 +1615,23 @@ def _check_pair(layer: LayerReport, incoming: nn.Module, outgoing: nn.Module) ->
             )
         if getattr(module, "groups", 1) != 1:
             raise ValueError(f"revive: grouped convolutions are not supported ({layer.name!r}).")
+    assert isinstance(incoming, _PRODUCERS) and isinstance(outgoing, _PRODUCERS)
     out = _units_of(incoming)
     if out != layer.units:
         raise ValueError(
             f"revive: site {layer.name!r} has {layer.units} units but its incoming layer "
             f"{type(incoming).__name__} has {out} outputs."
         )
-    width = outgoing.in_features if isinstance(outgoing, nn.Linear) else outgoing.in_channels
+    width = _inputs_of(outgoing)
     if width % out:
         raise ValueError(
             f"revive: the outgoing layer of {layer.name!r} reads {width} inputs, not a "
             f"multiple of the site's {out} units."
         )
+    return incoming, outgoing
 
 
-def _reinit_rows(layer: nn.Module, idx: Tensor, generator: torch.Generator | None) -> None:
+def _reinit_rows(layer: _Producer, idx: Tensor, generator: torch.Generator | None) -> None:
     weight = layer.weight
     fresh = torch.empty_like(weight, device="cpu")
     nn.init.kaiming_uniform_(fresh, a=math.sqrt(5), generator=generator)
@@ -1631,20 +1644,19 @@ def _reinit_rows(layer: nn.Module, idx: Tensor, generator: torch.Generator | Non
         layer.bias[idx] = bias.to(layer.bias.device)
 
 
-def _columns(outgoing: nn.Module, idx: Tensor, units: int) -> Tensor:
+def _columns(outgoing: _Producer, idx: Tensor, units: int) -> Tensor:
     """The input columns of ``outgoing`` that read the units ``idx`` (a flattened channel
     is a block of consecutive columns)."""
-    width = outgoing.in_features if isinstance(outgoing, nn.Linear) else outgoing.in_channels
-    block = width // units
+    block = _inputs_of(outgoing) // units
     return (idx[:, None] * block + torch.arange(block)[None, :]).flatten()
 
 
-def _zero_columns(outgoing: nn.Module, idx: Tensor, units: int) -> None:
+def _zero_columns(outgoing: _Producer, idx: Tensor, units: int) -> None:
     outgoing.weight[:, _columns(outgoing, idx, units)] = 0
 
 
 def _reset_optimizer_state(
-    optimizer: Optimizer, incoming: nn.Module, outgoing: nn.Module, idx: Tensor, units: int
+    optimizer: Optimizer, incoming: _Producer, outgoing: _Producer, idx: Tensor, units: int
 ) -> None:
     cols = _columns(outgoing, idx, units)
     targets = [(incoming.weight, "rows"), (outgoing.weight, "cols")]

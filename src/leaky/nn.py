@@ -8,7 +8,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, TypeVar, overload
 
 import torch
 import torch.nn.functional as F
@@ -144,6 +144,37 @@ def _make(layer: LayerFactory, slope: float, inplace: bool) -> nn.Module:
     return new
 
 
+ModelT = TypeVar("ModelT", bound=nn.Module)
+
+
+@overload
+def convert(  # type: ignore[overload-overlap]  # a ReLU root is replaced: not the same type
+    model: nn.ReLU | nn.LeakyReLU,
+    negative_slope: float = ...,
+    *,
+    layer: LayerFactory = ...,
+    inplace: bool | None = ...,
+    include: Iterable[str] = ...,
+    exclude: Iterable[str] = ...,
+    functional: bool = ...,
+    report: Callable[[ConversionReport], object] | None = ...,
+) -> nn.Module: ...
+
+
+@overload
+def convert(
+    model: ModelT,
+    negative_slope: float = ...,
+    *,
+    layer: LayerFactory = ...,
+    inplace: bool | None = ...,
+    include: Iterable[str] = ...,
+    exclude: Iterable[str] = ...,
+    functional: bool = ...,
+    report: Callable[[ConversionReport], object] | None = ...,
+) -> ModelT: ...
+
+
 def convert(
     model: nn.Module,
     negative_slope: float = 0.01,
@@ -192,7 +223,8 @@ def convert(
             ``report=reports.append`` keeps it).
 
     Returns:
-        The converted model.
+        The converted model: ``model`` itself (typed as its own class), unless the root is
+        a ReLU that was replaced.
 
     Example:
         >>> from torch import nn
