@@ -17,35 +17,41 @@ tasks runs only what is missing; a stored failure is run again.
 ===========================  ==============================================================
 
 Dask needs the ``cluster`` extra (``pip install 'leaky[cluster]'``); it is imported only
-when a scheduler is given. Every worker, the Dask scheduler included, needs leaky itself;
-the workers also need the modules of the tasks' functions and configurations (the same
-environment as the client; for your own module on a remote cluster, install it there or
-``client.upload_file`` it). Only strings travel to the workers (the function reference, the
-configuration's class reference and its JSON) and back (the result's JSON), so every
-backend computes, and stores, the same bytes.
+when a scheduler is given. The scheduler and every worker need leaky with its ``lab`` extra
+(the scheduler unpickles each task's call, ``leaky.lab.runner._call``), and the workers the
+modules of the tasks' functions and configurations: the client's environment, in short (for
+your own module on a remote cluster, install it there or ``client.upload_file`` it). Only
+strings travel to the workers (the function reference, the configuration's class reference
+and its JSON) and back (the result's JSON), so every backend computes, and stores, the same
+bytes. The first progress line carries the Dask dashboard's address (a LocalCluster's only
+where bokeh is installed: ``pip install bokeh``).
 
 **A cluster of a batch system or Kubernetes**: start the Dask cluster there and pass its
 scheduler's address. With dask-jobqueue on SLURM (PBS, SGE, LSF alike)::
 
-    from dask_jobqueue import SLURMCluster
+    from dask_jobqueue import SLURMCluster   # in a Python session kept open on the login node
     cluster = SLURMCluster(cores=1, processes=1, memory="4GB", walltime="02:00:00")
     cluster.scale(jobs=20)              # 20 batch jobs, one single-threaded worker each
     print(cluster.scheduler_address)    # tcp://10.1.2.3:8786 -> leaky report --scheduler ...
 
-or from a shell on the login node: ``dask scheduler --scheduler-file ~/sched.json`` there,
-and ``dask worker --scheduler-file ~/sched.json --nthreads 1`` inside each batch job. With
-dask-kubernetes, ``KubeCluster(name="leaky", image=...)`` and its ``scheduler_address``
-(port-forward 8786 when the client runs outside the cluster). Use one thread per worker
-(``--nthreads 1``): a task sets its own thread count. The study's folder stays on the
-machine that runs the client: only the client writes the store.
+(the scheduler lives in that session: keep it open while the study runs), or from shells:
+``dask scheduler --scheduler-file ~/sched.json`` on the login node and
+``dask worker --scheduler-file ~/sched.json --nthreads 1`` inside each batch job, then
+``--scheduler`` with the address in ``~/sched.json``. With dask-kubernetes,
+``KubeCluster(name="leaky", image=...)``, ``cluster.scale(20)`` and its
+``scheduler_address`` (``kubectl port-forward`` 8786 when the client runs outside the
+cluster); the image must hold leaky[lab]. Use one thread per worker (``--nthreads 1``): a
+task sets its own thread count. The study's folder stays on the machine that runs the
+client: only the client writes the store. Workers may come and go (a batch job that ends,
+a pod that is preempted): their tasks run elsewhere.
 
 **Faults.** A task that raises is stored as a failure with its error in one line
 (``Outcome.error``; the traceback is kept in ``Outcome.traceback``), the study completes
 and the next run retries it. A worker that dies mid-task (``kill -9``, out of memory)
 costs only its tasks: Dask retries them on other workers (until its
 ``distributed.scheduler.allowed-failures``, 3 by default, then the task is a failure); the
-local backend restarts its pool and resubmits the tasks that were running, up to
-``max_attempts`` times each. A lost Dask scheduler is a ``SchedulerError`` (one line); the
+local backend replaces the dead worker and resubmits its task (the other workers go on), up
+to ``max_attempts`` times. A lost Dask scheduler is a ``SchedulerError`` (one line); the
 results stored until then stay. Ctrl-C raises ``KeyboardInterrupt`` and SIGTERM raises
 ``Terminated`` (a ``SystemExit`` with code 143) once the workers are stopped: no worker
 outlives the run, nothing half-written is stored, and the command exits 130 or 143.
