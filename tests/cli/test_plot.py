@@ -35,3 +35,20 @@ def test_plot_bad_input_is_one_clear_error(tmp_path: Path, args: list[str], mess
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
     assert "Traceback" not in result.output
+
+
+def test_plot_an_unwritable_out_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("mine")
+    result = runner.invoke(app, ["plot", "--out", str(tmp_path / "afile" / "f.png")])
+    assert result.exit_code == 2
+    assert (
+        result.output
+        == f"error: cannot write --out {tmp_path}/afile/f.png: {tmp_path}/afile is not a folder.\n"
+    )
+
+
+def test_plot_an_output_path_with_brackets_is_printed_as_typed(tmp_path: Path) -> None:
+    out = tmp_path / "runs[final]" / "fig.png"
+    result = runner.invoke(app, ["plot", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out} (slopes 0.01, 0.1, 0.3)" in result.output

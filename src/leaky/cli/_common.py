@@ -1,67 +1,235 @@
 """What every command shares: the consoles, one-line errors, tables and JSON, the options.
 
-- ``fail`` is the one place that turns a problem into ``error: ...`` on one line and an exit
-  code (2: bad input), never a traceback.
-- ``print_table`` and ``write_json`` are the one place that renders results: a rich table
-  on the terminal, strict JSON (NaN and inf as null) in a file.
-- ``QUICK``, ``SEED``, ``JOBS``, ``JSON`` are the options several commands take.
+- **Nothing a user typed is read as markup.** ``say``, ``fail`` and ``print_table`` print
+  strings as plain rich ``Text``, never parsed: a module path with ``[/]``, an output path
+  ``runs[final]/fig.png`` or a study called ``:smile:`` is printed as it is (the consoles
+  also have emoji codes and highlighting off). Styling is explicit: ``styled(text, style)``
+  makes a styled ``Text``. (A markup string like ``"[green]yes[/]"`` in a table cell is
+  shown literally: use ``styled("yes", "green")``.) Print through these, never with
+  ``console.print(f"...{user_value}...")``, which would read the value as markup.
+- ``fail`` is the one place that turns a problem into ``error: ...`` on one line (stderr)
+  and an exit code (2: bad input; 1: the work failed), never a traceback; ``errors()``
+  turns the library's checks (``ValueError``, ``TypeError``) into it.
+- ``print_table``, ``print_json`` and ``write_json`` are the one place that renders results:
+  a rich table on the terminal, strict JSON (NaN and inf as null) on stdout or in a file.
+  ``show`` picks one by ``--format``. Results go to stdout; progress and "wrote ..." lines
+  to stderr, so that ``--format json`` output can be piped.
+- ``check_writable`` refuses, before any work starts, an output that cannot be written.
+- ``load_user_object`` imports the user's ``pkg.module:function`` *after* leaky's own
+  dependencies, with the working directory searched last (appended to ``sys.path``): a
+  file there named like an installed module (``optuna.py``, ``torch.py``) is never imported
+  in its place.
+- ``QUICK``, ``SEED``, ``JOBS``, ``JSON``, ``FORMAT`` are the options several commands take.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
-console = Console()
-err_console = Console(stderr=True)
+# Markup stays on for rich renderables that escape their own data (MonitorReport's table);
+# everything this module prints is a Text, which is never parsed.
+console = Console(emoji=False, highlight=False)
+err_console = Console(stderr=True, emoji=False, highlight=False)
+
+FORMATS = ("table", "json")
+
+Cell = str | Text
+
+
+def styled(text: Any, style: str) -> Text:
+    """``text`` (any value, shown with ``str``) in a rich style, never parsed as markup."""
+    return Text(str(text), style=style)
+
+
+def _text(part: Any) -> Text:
+    return part if isinstance(part, Text) else Text(str(part))
+
+
+def say(*parts: Any, err: bool = False) -> None:
+    """Print ``parts`` side by side as plain text (``Text`` parts keep their style).
+
+    Example: ``say("wrote ", styled(path, "bold"))``. Status lines go to stderr
+    (``err=True``); results to stdout. Long lines are not wrapped (``soft_wrap``).
+    """
+    (err_console if err else console).print(
+        Text.assemble(*(_text(p) for p in parts)), soft_wrap=True
+    )
 
 
 def fail(error: str | BaseException, code: int = 2) -> NoReturn:
-    """Print ``error: <message>`` on stderr and exit with ``code``; never returns."""
-    err_console.print(f"[bold red]error:[/] {error}", highlight=False)
+    """Print ``error: <message>`` on one line on stderr and exit with ``code``; never returns.
+
+    The message is printed as plain text (a user's ``[/]`` or ``:smile:`` stays as typed);
+    line breaks in it (a low-level error's) become spaces.
+    """
+    message = " ".join(str(error).split()) or type(error).__name__
+    err_console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
     raise typer.Exit(code)
 
 
+@contextlib.contextmanager
+def errors(code: int = 2) -> Iterator[None]:
+    """Turn the library's refusals (``ValueError``, ``TypeError``) into ``fail``.
+
+    Wrap calls that check the user's arguments, not the user's own code (whose exceptions
+    each command reports with what it was doing).
+    """
+    try:
+        yield
+    except (ValueError, TypeError) as err:
+        fail(err, code)
+
+
 def print_table(
-    columns: Sequence[str], rows: Iterable[Sequence[str]], title: str | None = None
+    columns: Sequence[str], rows: Iterable[Sequence[Cell]], title: Cell | None = None
 ) -> None:
-    """Print rows of already formatted cells as a rich table."""
+    """Print rows of already formatted cells as a rich table (cells are plain text)."""
     from rich.table import Table
 
-    table = Table(*columns, title=title)
+    table = Table(title=None if title is None else _text(title))
+    for column in columns:
+        table.add_column(_text(column))
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(_text(c) for c in row))
     console.print(table)
 
 
+def _strict(data: Any) -> Any:
+    """``data`` with NaN and ±inf as None, at any depth, and tuples as lists."""
+    if isinstance(data, float):
+        return data if data == data and abs(data) != float("inf") else None
+    if isinstance(data, dict):
+        return {str(k): _strict(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_strict(v) for v in data]
+    if getattr(data, "ndim", None) == 0 and callable(getattr(data, "item", None)):
+        return _strict(data.item())  # NumPy scalars
+    if getattr(data, "ndim", None) and callable(getattr(data, "tolist", None)):
+        return _strict(data.tolist())  # NumPy arrays
+    return data
+
+
+def dumps(data: Any) -> str:
+    """Strict JSON (NaN and inf become null), indented."""
+    return json.dumps(_strict(data), indent=1, allow_nan=False)
+
+
+def print_json(data: Any) -> None:
+    """Print ``data`` as strict JSON on stdout, nothing else: for ``--format json``."""
+    sys.stdout.write(dumps(data) + "\n")
+    sys.stdout.flush()
+
+
+def show(fmt: str, data: Any, table: Callable[[], None]) -> None:
+    """Render a result by ``--format``: ``table()`` for people, ``data`` as JSON for programs."""
+    if fmt == "json":
+        print_json(data)
+    else:
+        table()
+
+
 def write_json(path: Path | None, data: Any) -> None:
-    """Write ``data`` to ``path`` as strict JSON (NaN and inf become null); None: nothing."""
+    """Write ``data`` to ``path`` as strict JSON, atomically; None: nothing.
+
+    The file is written next to ``path`` and renamed into place, so that a failure leaves
+    the previous file (or none), never half of one. Raises ``OSError`` if it cannot be
+    written (``check_writable`` refuses such a path before any work starts).
+    """
     if path is None:
         return
-    import json
-
-    from leaky.lab.report import json_safe
-
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(json_safe(data), indent=1))
-    console.print(f"wrote [bold]{path}[/]")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(dumps(data))
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    say("wrote ", styled(path, "bold"), err=True)
+
+
+def check_writable(path: Path, option: str, *, folder: bool) -> None:
+    """Refuse, with one line and before any work, an output ``path`` that cannot be written.
+
+    ``folder``: ``path`` is a folder to create or fill (else a file to create or replace).
+    The nearest existing folder is probed by creating (and removing) a temporary file in
+    it, which also catches read-only file systems and permissions.
+    """
+    if path.is_symlink() and not path.exists():
+        fail(f"{option} {path} is a broken symbolic link.")
+    if path.exists():
+        if folder and not path.is_dir():
+            fail(f"{option} {path} exists and is not a folder.")
+        if not folder and path.is_dir():
+            fail(f"{option} {path} is a folder; give a file name.")
+    probe = path if folder and path.is_dir() else path.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        fail(f"cannot write {option} {path}: {probe} is not a folder.")
+    try:
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as err:
+        fail(f"cannot write {option} {path}: {err.strerror or err} ({probe}).")
+
+
+def import_dependencies(*modules: str) -> None:
+    """Import leaky's own dependencies (``optuna``, ``torch``) before the user's module is
+    looked up, so that a file of the working directory cannot stand in for them."""
+    for name in modules:
+        importlib.import_module(name)
+
+
+def cwd_on_path() -> None:
+    """Let 'module:function' name a module of the working directory, searched *last*.
+
+    Appended, never prepended: installed packages win over a file of the working directory
+    with the same name (``optuna.py`` is not imported in place of Optuna). Set PYTHONPATH
+    to put a folder first on purpose.
+    """
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.append(os.getcwd())
+
+
+def load_user_object(spec: str, option: str, command: str, *, dependencies: Sequence[str]) -> Any:
+    """Import the user's ``pkg.module:function`` and return it, or ``fail`` in one line.
+
+    ``dependencies`` (leaky's own, e.g. ``("optuna", "torch")``) are imported first; the
+    working directory is then appended to ``sys.path`` (see ``cwd_on_path``).
+    """
+    from leaky import _validate
+
+    with errors():  # its form first: absolute names only (a relative one has no package)
+        _validate.object_ref(spec, option, command)
+    import_dependencies(*dependencies)
+    cwd_on_path()
+    try:
+        return _validate.load_object(spec, option, command)
+    except ValueError as err:
+        fail(err)
+    except (Exception, SystemExit) as err:  # the user's module raised while it was imported
+        module = spec.split(":", 1)[0]
+        fail(f"importing {module!r} for {option} raised {type(err).__name__}: {err}")
 
 
 def check_jobs(jobs: int) -> None:
     if jobs < 1:
         fail(f"--jobs must be at least 1. Got {jobs}.")
-
-
-def cwd_on_path() -> None:
-    """Let 'module:function' name a module of the working directory, as `python -m` would."""
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
 
 
 class Bars:
@@ -77,7 +245,7 @@ class Bars:
         )
 
         self.progress = Progress(
-            TextColumn("{task.description:<24}"),
+            TextColumn("{task.description:<24}", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
@@ -105,3 +273,6 @@ QUICK = typer.Option(help="Tiny settings: seconds instead of minutes.")
 SEED = typer.Option(help="Base seed; the same seed gives the same numbers.")
 JOBS = typer.Option(help="Processes for independent training runs.")
 JSON = typer.Option("--json", help="Also write the numbers to this JSON file.")
+FORMAT = typer.Option(
+    "--format", "-f", help="How to show the result: table (for people) or json (on stdout)."
+)

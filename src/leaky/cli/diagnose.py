@@ -1,4 +1,8 @@
-"""``leaky diagnose``: dead, dormant and negative-regime units of the user's own model."""
+"""``leaky diagnose``: dead, dormant and negative-regime units of the user's own model.
+
+Options are checked (``leaky._validate``) and ``--json`` probed before the user's module
+is imported; torch is imported before the working directory is searched (last) for it.
+"""
 
 from __future__ import annotations
 
@@ -7,38 +11,60 @@ from typing import Annotated
 
 import typer
 
-from leaky.cli._common import console, cwd_on_path, fail, write_json
+from leaky.cli._common import (
+    FORMAT,
+    FORMATS,
+    check_writable,
+    console,
+    err_console,
+    errors,
+    fail,
+    load_user_object,
+    show,
+    write_json,
+)
+
+COMMAND = "leaky diagnose"
 
 
 def diagnose(
     factory: Annotated[
-        str, typer.Argument(help="pkg.module:function returning (model, iterable of batches).")
+        str,
+        typer.Argument(
+            help="pkg.module:function returning (model, iterable of batches). torch is "
+            "imported first and the working directory is searched last, so a file there "
+            "named like an installed module (torch.py) is never imported in its place."
+        ),
     ],
     batches: Annotated[
         int | None, typer.Option(help="Run at most this many batches (default: all).")
     ] = None,
-    tau: Annotated[float, typer.Option(help="Dormant threshold (Sokar et al. 2023).")] = 0.0,
+    tau: Annotated[
+        float | None,
+        typer.Option(help="Dormant threshold (Sokar et al. 2023); default: the monitor's."),
+    ] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the report to this JSON file.")
     ] = None,
+    fmt: Annotated[str, FORMAT] = "table",
 ) -> None:
     """Find dead, dormant and negative-regime units of your own model."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from leaky import _validate
 
-    if batches is not None and batches < 1:
-        fail(f"--batches must be at least 1. Got {batches}.")
-    if tau < 0:
-        fail(f"--tau must be >= 0. Got {tau}.")
-    cwd_on_path()
-    try:
-        make = _validate.load_object(factory, "factory", "leaky diagnose")
-    except ValueError as err:
-        fail(err)
+    with errors():
+        if batches is not None:
+            _validate.positive_int(batches, "--batches", COMMAND)
+        if tau is not None:
+            _validate.positive_real(tau, "--tau", COMMAND, zero=True)
+        _validate.one_of(fmt, "--format", COMMAND, FORMATS)
+    if json_out is not None:
+        check_writable(json_out, "--json", folder=False)
+    make = load_user_object(factory, "factory", COMMAND, dependencies=("torch",))
     try:
         made = make()
-    except Exception as err:  # the user's code: report it in one line
+    except (Exception, SystemExit) as err:  # the user's code: report it in one line
         fail(f"{factory}() raised {type(err).__name__}: {err}")
     import torch
 
@@ -53,21 +79,23 @@ def diagnose(
     total = batches
     if total is None and hasattr(data, "__len__"):
         total = len(data)
+    kwargs = {} if tau is None else {"tau": tau}
     try:
         with Progress(
-            TextColumn("diagnose"), BarColumn(), MofNCompleteColumn(), console=console
+            TextColumn("diagnose"), BarColumn(), MofNCompleteColumn(), console=err_console
         ) as progress:
             task = progress.add_task("batches", total=total)
             report = monitor.diagnose(
                 model,
                 data,
                 max_batches=batches,
-                tau=tau,
                 progress=lambda done: progress.update(task, completed=done),
+                **kwargs,
             )
-    except ValueError as err:
-        fail(err)
-    except Exception as err:  # the user's model or data: one line, not a trace
+    except (Exception, SystemExit) as err:  # the user's model or data: one line, not a trace
         fail(f"running the model failed: {type(err).__name__}: {err}")
-    console.print(report)
-    write_json(json_out, report.to_dict())
+    show(fmt, report.to_dict(), lambda: console.print(report))
+    try:
+        write_json(json_out, report.to_dict())
+    except OSError as err:
+        fail(f"cannot write {json_out}: {err.strerror or err}; the report is shown above.", 1)

@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
-from leaky.cli._common import console, fail
+from leaky.cli._common import check_writable, errors, fail, say, styled
+
+COMMAND = "leaky plot"
 
 
 def plot(
@@ -24,10 +26,13 @@ def plot(
     from leaky.lab import plotting
 
     slopes = slope or [0.01, 0.1, 0.3]
-    try:
+    with errors():
         for a in slopes:
-            _validate.negative_slope(a, "leaky plot --slope")
-        path = plotting.save(plotting.function_and_derivative(slopes), out)
-    except (ValueError, TypeError) as err:
-        fail(err)
-    console.print(f"wrote [bold]{path}[/] (slopes {', '.join(f'{a:g}' for a in slopes)})")
+            _validate.negative_slope(a, f"{COMMAND} --slope")
+    check_writable(out, "--out", folder=False)
+    try:
+        with errors():  # the figure's suffix is checked before anything is written
+            path = plotting.save(plotting.function_and_derivative(slopes), out)
+    except OSError as err:
+        fail(f"cannot write {out}: {err.strerror or err}", code=1)
+    say("wrote ", styled(path, "bold"), f" (slopes {', '.join(f'{a:g}' for a in slopes)})")

@@ -1,135 +1,234 @@
-"""``leaky tune``: the negative slope tuned with Optuna, resumable, on one or many workers."""
+"""``leaky tune``: the negative slope tuned with Optuna, resumable, on one or many workers.
+
+Every option is checked (``leaky.lab.tune.check_options``) and ``--out`` probed before the
+objective is imported or any trial runs. ``tune.json`` is written before the figures are
+drawn, so that a failure there keeps the numbers; the study itself stays in its storage.
+"""
 
 from __future__ import annotations
 
-import statistics
+import os
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from leaky.cli._common import (
-    check_jobs,
-    console,
-    cwd_on_path,
+    FORMAT,
+    FORMATS,
+    check_writable,
     err_console,
+    errors,
     fail,
+    load_user_object,
     print_table,
+    say,
+    show,
+    styled,
     write_json,
 )
 
-
-def _parse_seeds(text: str) -> list[int]:
-    try:
-        seeds = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        seeds = []
-    if not seeds:
-        fail(f"--seeds takes comma-separated integers, like 0,1,2. Got {text!r}.")
-    return seeds
+COMMAND = "leaky tune"
+OPTION_NAMES = {
+    "n_trials": "--trials",
+    "n_jobs": "--jobs",
+    "seeds": "--seeds",
+    "direction": "--direction",
+    "margin": "--margin",
+}
+LEGACY_DB = Path("leaky-tune.db")  # where leaky kept studies before they moved next to --out
 
 
 def tune(
     objective: Annotated[
         str,
-        typer.Option(help="A built-in objective (digits-mlp, blobs-mlp) or pkg.module:function."),
+        typer.Option(
+            help="A built-in objective (digits-mlp, blobs-mlp) or pkg.module:function, "
+            "called as function(negative_slope, seed) -> float. Optuna and torch are "
+            "imported first and the working directory is searched last, so a file there "
+            "named like an installed module (optuna.py) is never imported in its place."
+        ),
     ],
     trials: Annotated[int, typer.Option(help="Complete trials the study must reach.")] = 30,
     storage: Annotated[
         str | None,
-        typer.Option(help="Optuna storage URL; default sqlite:///leaky-tune.db here."),
+        typer.Option(
+            help="Optuna storage URL (PostgreSQL for many workers); default: "
+            "sqlite:///OUT/study.db, next to the figure."
+        ),
     ] = None,
     study: Annotated[
         str | None, typer.Option(help="Study name; default: the objective's name.")
     ] = None,
-    seeds: Annotated[str, typer.Option(help="Seeds each trial averages over.")] = "0",
+    seeds: Annotated[
+        str,
+        typer.Option(help="Seeds every trial averages over, like 0,1,2 (2+ to compare with ReLU)."),
+    ] = "0",
     jobs: Annotated[int, typer.Option(help="Trials run at once by this worker.")] = 1,
-    out: Annotated[Path, typer.Option(help="Folder for the figure and JSON.")] = Path("leaky-tune"),
+    out: Annotated[
+        Path, typer.Option(help="Folder for tune.json, the figures and (by default) the study.")
+    ] = Path("leaky-tune"),
     low: Annotated[float, typer.Option(help="Smallest slope searched.")] = 1e-4,
     high: Annotated[float, typer.Option(help="Largest slope searched.")] = 0.5,
     direction: Annotated[str, typer.Option(help="maximize or minimize.")] = "maximize",
+    margin: Annotated[
+        float,
+        typer.Option(
+            help="Smallest difference of the objective that matters (0.01: one point of "
+            "accuracy): the best slope and ReLU closer than this are no different."
+        ),
+    ] = 0.01,
+    fmt: Annotated[str, FORMAT] = "table",
 ) -> None:
-    """Tune the negative slope with Optuna: resumable (SQLite), or many workers (PostgreSQL)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    """Tune the negative slope with Optuna: resumable (SQLite), or many workers (PostgreSQL).
 
+    Ctrl-C stops every worker thread at once (exit status 130); run the same command again
+    to resume: complete trials are kept and the interrupted ones retried.
+    """
     from leaky import _validate
-    from leaky.lab import plotting
     from leaky.lab import tune as tune_mod
+
+    with errors():
+        seed_list = _validate.seed_list(seeds, "--seeds", COMMAND)
+        _validate.one_of(fmt, "--format", COMMAND, FORMATS)
+        options = tune_mod.check_options(
+            n_trials=trials,
+            n_jobs=jobs,
+            seeds=seed_list,
+            low=low,
+            high=high,
+            direction=direction,
+            margin=margin,
+            storage=storage,
+            func=COMMAND,
+            names=OPTION_NAMES,
+        )
+        if storage is None:
+            tune_mod.heartbeat_settings()  # the default storage is SQLite: heartbeats apply
+    check_writable(out, "--out", folder=True)
+    fn = _objective(objective)
+    url = storage or f"sqlite:///{(out / 'study.db').resolve()}"
+    name = study or objective.replace(":", "-")
+    if storage is None:
+        _note_legacy_db(out)
+        out.mkdir(parents=True, exist_ok=True)
+    result = _run(fn, url, name, options)
+    _finish(result, url, out, fmt)
+
+
+def _objective(spec: str) -> Any:
     from leaky.lab.experiments.objectives import OBJECTIVES
 
-    if trials < 1:
-        fail(f"--trials must be at least 1. Got {trials}.")
-    check_jobs(jobs)
-    seed_list = _parse_seeds(seeds)
-    if objective in OBJECTIVES:
-        fn = OBJECTIVES[objective]
-    elif ":" in objective:
-        cwd_on_path()
-        try:
-            fn = _validate.load_object(objective, "objective", "leaky tune")
-        except ValueError as err:
-            fail(err)
-    else:
-        fail(
-            f"Unknown objective {objective!r}. Built-in objectives: "
-            f"{', '.join(OBJECTIVES)}; or give pkg.module:function."
+    if spec in OBJECTIVES:
+        return OBJECTIVES[spec]
+    if ":" in spec:
+        return load_user_object(spec, "--objective", COMMAND, dependencies=("optuna", "torch"))
+    fail(
+        f"Unknown objective {spec!r}. Built-in objectives: {', '.join(OBJECTIVES)}; "
+        "or give pkg.module:function."
+    )
+
+
+def _note_legacy_db(out: Path) -> None:
+    if LEGACY_DB.is_file() and not (out / "study.db").exists():
+        say(
+            f"note: {LEGACY_DB} here holds studies of an older leaky; this run keeps its study "
+            f"in {out / 'study.db'}. To resume an old one: --storage sqlite:///{LEGACY_DB}",
+            err=True,
         )
+
+
+def _run(fn: Any, url: str, name: str, options: dict[str, Any]) -> Any:
     import optuna
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from leaky.lab import tune as tune_mod
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures are summarised below
-    url = storage or "sqlite:///leaky-tune.db"
-    name = study or objective.replace(":", "-")
+    shown = tune_mod.display_url(url)
     try:
         with Progress(
-            TextColumn(f"study {name}"), BarColumn(), MofNCompleteColumn(), console=console
+            TextColumn("{task.description}", markup=False),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err_console,
         ) as bar:
-            task = bar.add_task("trials", total=trials)
-            result = tune_mod.tune_slope(
-                fn,
-                n_trials=trials,
-                storage=url,
-                study_name=name,
-                seeds=seed_list,
-                low=low,
-                high=high,
-                direction=direction,
-                n_jobs=jobs,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
-    except (ValueError, TypeError) as err:
-        fail(err)
-    except KeyboardInterrupt:
-        err_console.print(
-            f"interrupted: run the same command to resume study {name!r} in {url}",
-            highlight=False,
+            task = bar.add_task(f"study {name}", total=options["n_trials"])
+            low, high = options["low_high"]
+            with errors():
+                return tune_mod.tune_slope(
+                    fn,
+                    n_trials=options["n_trials"],
+                    storage=url,
+                    study_name=name,
+                    seeds=options["seeds"],
+                    low=low,
+                    high=high,
+                    direction=options["direction"],
+                    margin=options["margin"],
+                    n_jobs=options["n_jobs"],
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )
+    except KeyboardInterrupt as err:
+        say(
+            f"interrupted: run the same command to resume study {name!r} in {shown}; "
+            "the interrupted trials will be retried",
+            err=True,
         )
+        if getattr(err, "abandoned", 0):
+            # A worker thread is still inside the objective (one that does not return):
+            # it cannot be stopped from outside, so end the process now, files flushed.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
         raise typer.Exit(130) from None
-    done = sorted(result.complete, key=lambda t: t.value, reverse=direction == "maximize")
+
+
+def _finish(result: Any, url: str, out: Path, fmt: str) -> None:
+    """tune.json first, then the result on the terminal, then the figures."""
+    from leaky.lab import plotting
+    from leaky.lab import tune as tune_mod
+
+    shown = tune_mod.display_url(url)
+    json_path = out / "tune.json"
+    try:
+        write_json(json_path, result.to_dict())
+    except OSError as err:
+        show(fmt, result.to_dict(), lambda: _table(result))
+        fail(
+            f"cannot write {json_path}: {err.strerror or err}. The study is kept in {shown}: "
+            "run the same command again (with a writable --out) to write the files.",
+            code=1,
+        )
+    show(fmt, result.to_dict(), lambda: _table(result))
+    try:
+        for suffix in (".png", ".svg"):
+            figure = plotting.save(plotting.tune(result), out / f"tune{suffix}")
+            say("wrote ", styled(figure, "bold"), err=True)
+    except (OSError, ValueError) as err:
+        fail(f"cannot draw the figure in {out}: {err}; {json_path} is written.", code=1)
+    if url.startswith("sqlite:///"):
+        say(f"browse the study: optuna-dashboard {shown}", err=True)
+
+
+def _table(result: Any) -> None:
+    done = sorted(result.complete, key=lambda t: t.value, reverse=result.direction == "maximize")
     print_table(
-        ("trial", "slope", "mean", "std", "seeds"),
+        ("trial", "slope", "mean", "95 % interval", "seeds"),
         (
             (
                 str(t.number),
                 "ReLU (0)" if t.baseline else f"{t.slope:.4g}",
                 f"{t.value:.4f}",
-                f"{statistics.stdev(t.values):.4f}" if len(t.values) > 1 else "-",
+                "-" if t.ci_low is None else f"[{t.ci_low:.4f}, {t.ci_high:.4f}]",
                 str(len(t.values)),
             )
             for t in done[:10]
         ),
-        title=f"study {name!r} ({url})",
+        title=f"study {result.study_name!r} ({result.storage})",
     )
-    failed = [t for t in result.trials if t.state == "FAIL"]
+    failed = [t for t in result.trials if t.state == "FAIL" and t.fail_reason]
     if failed:
-        console.print(f"{len(failed)} failed trial(s); the last: {failed[-1].fail_reason}")
-    if result.best_slope is not None:
-        relu = "n/a" if result.relu_value is None else f"{result.relu_value:.4f}"
-        console.print(
-            f"best slope {result.best_slope:.4g}: {result.best_value:.4f} "
-            f"(± {result.best_std or 0:.4f}); ReLU baseline {relu}"
-        )
-    out.mkdir(parents=True, exist_ok=True)
-    figure = plotting.save(plotting.tune(result), out / "tune.png")
-    plotting.save(plotting.tune(result), out / "tune.svg")
-    write_json(out / "tune.json", result.to_dict())
-    console.print(f"wrote [bold]{figure}[/]")
+        say(f"{len(failed)} failed trial(s); the last: {failed[-1].fail_reason}")
+    say(result.summary)
