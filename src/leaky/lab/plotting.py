@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from leaky.functional import leaky_relu, leaky_relu_derivative
 
 if TYPE_CHECKING:
-    from leaky.lab.tune import TuneResult
+    from leaky.lab.tune import TrialRecord, TuneResult
 
 FORMATS = (".png", ".svg")
 
@@ -268,19 +268,25 @@ def tune(result: TuneResult) -> Figure:
     """
     import textwrap
 
-    trials = result.complete
-    tuned = [t for t in trials if not t.baseline and t.slope is not None]
+    tuned = [t for t in result.complete if not t.baseline and t.slope is not None]
     failed = [t for t in result.trials if t.fail_reason and t.slope]
+
+    def xs(trials: Sequence[TrialRecord]) -> list[float]:
+        return [float(t.slope or 0.0) for t in trials]
+
+    def ys(trials: Sequence[TrialRecord]) -> list[float]:
+        return [float(t.value or 0.0) for t in trials]
+
     fig = Figure(figsize=(7.0, 4.6), layout="constrained")
     ax = fig.subplots()
     with_ci = [t for t in tuned if t.ci_low is not None and t.ci_high is not None]
     if with_ci:
         ax.errorbar(
-            [t.slope for t in with_ci],
-            [t.value for t in with_ci],
+            xs(with_ci),
+            ys(with_ci),
             yerr=[
-                [t.value - t.ci_low for t in with_ci],  # type: ignore[operator]
-                [t.ci_high - t.value for t in with_ci],  # type: ignore[operator]
+                [y - float(t.ci_low or 0.0) for t, y in zip(with_ci, ys(with_ci), strict=True)],
+                [float(t.ci_high or 0.0) - y for t, y in zip(with_ci, ys(with_ci), strict=True)],
             ],
             fmt="o",
             ms=4,
@@ -291,8 +297,8 @@ def tune(result: TuneResult) -> Figure:
     alone = [t for t in tuned if t not in with_ci]
     if alone:
         ax.plot(
-            [t.slope for t in alone],
-            [t.value for t in alone],
+            xs(alone),
+            ys(alone),
             "o",
             ms=4,
             color="C0",
@@ -307,8 +313,8 @@ def tune(result: TuneResult) -> Figure:
     best = result.best
     if best is not None and best.slope is not None:
         ax.plot(
-            [best.slope],
-            [best.value],
+            xs([best]),
+            ys([best]),
             "*",
             ms=15,
             color="C2",
@@ -317,7 +323,7 @@ def tune(result: TuneResult) -> Figure:
         )
     if failed:
         ax.plot(
-            [t.slope for t in failed],
+            xs(failed),
             [0.02] * len(failed),
             "x",
             color="0.3",

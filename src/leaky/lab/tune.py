@@ -406,7 +406,10 @@ def _open_study(
     except KeyError:
         try:
             study = optuna.create_study(
-                study_name=name, storage=storage, sampler=sampler, direction=direction
+                study_name=name,
+                storage=storage,
+                sampler=sampler,
+                direction=optuna.study.StudyDirection[direction.upper()],
             )
             study.set_user_attr("seeds", seeds)
             study.set_user_attr("objective", objective)
@@ -663,7 +666,7 @@ def summarize(
     done = [r for r in records if r.state == "COMPLETE"]
     tuned = [r for r in done if not r.baseline]
     pick = max if direction == "maximize" else min
-    best = pick(tuned, key=lambda r: r.value) if tuned else None
+    best = pick(tuned, key=lambda r: float(r.value or 0.0)) if tuned else None  # all finite
     relu = next((r for r in done if r.baseline), None)
     comparison, outcome = _compare(best, relu, direction, margin) if best and relu else (None, None)
 
@@ -775,8 +778,9 @@ def tune_slope(
             options["seeds"],
             objective_id(objective),
         )
+        low, high = options["low_high"]
         wrapped = _Objective(
-            objective, options["seeds"], *options["low_high"], include_relu, options["n_trials"]
+            objective, options["seeds"], low, high, include_relu, options["n_trials"]
         )
         _run(study, store, wrapped, options["n_trials"], options["n_jobs"], progress)
         return summarize(study, options["n_trials"], margin=options["margin"], storage=storage)

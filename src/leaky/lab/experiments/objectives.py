@@ -19,7 +19,7 @@ import contextlib
 import math
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 EPOCHS = 10
 WIDTH = 64
@@ -84,7 +84,9 @@ def _train(data: Any, negative_slope: float, seed: int, lr: float) -> float:
     linears = [m for m in model if isinstance(m, nn.Linear)]
     with torch.no_grad():
         for linear in linears[:-1]:
-            nonlinearity = "relu" if negative_slope == 0 else "leaky_relu"
+            nonlinearity: Literal["relu", "leaky_relu"] = (
+                "relu" if negative_slope == 0 else "leaky_relu"
+            )
             nn.init.kaiming_normal_(
                 linear.weight, a=negative_slope, nonlinearity=nonlinearity, generator=gen
             )
