@@ -16,10 +16,12 @@ MARKER_NAME = ".leaky-report"
 
 
 def _no_experiments(monkeypatch: pytest.MonkeyPatch) -> None:
+    from leaky.lab import runner
+
     def refuse(*args, **kwargs):
         raise AssertionError("an experiment ran before --out was checked")
 
-    monkeypatch.setattr(report, "run_experiments", refuse)
+    monkeypatch.setattr(runner, "run", refuse)
 
 
 def _refused(args: list[str], message: str) -> None:
@@ -44,7 +46,7 @@ def test_a_foreign_folder_is_refused_before_any_work_and_kept(
     assert [p.name for p in docs.iterdir()] == ["thesis.tex"]
     assert (docs / "thesis.tex").read_text() == "x"
     with pytest.raises(ValueError, match="holds no leaky report"):
-        report.build(docs, quick=True)  # the library checks first too
+        report.build(docs, scale="quick")  # the library checks first too
 
 
 @pytest.mark.parametrize("spelling", [".", "", "CWD", "..", "/", "HOME"])
@@ -85,21 +87,90 @@ def test_a_symlink_is_refused(
     assert link.is_symlink() and (target / "index.html").is_file()
 
 
-@pytest.mark.parametrize("command", ["born-dead", "stress", "slopes", "sparsity"])
-def test_each_experiment_runs_alone_from_the_cli(tmp_path: Path, command: str) -> None:
-    out = tmp_path / f"{command}.json"
-    args = [command, "--quick", "--seed", "2", "--json", str(out)]
-    if command != "born-dead":
-        args += ["--jobs", "1"]
-    result = CliRunner().invoke(app, args)
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--scale", "huge"], "'--scale' parameter of leaky report must be one of"),
+        (["--seed", "-1"], "'--seed' parameter of leaky report"),
+        (["--jobs", "0"], "'--jobs' parameter of leaky"),
+        (["--quick", "--scale", "full"], "--quick is --scale quick"),
+        (["--scheduler", "nonsense://x"], "scheduler"),
+    ],
+)
+def test_bad_arguments_are_one_line_errors_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    _no_experiments(monkeypatch)
+    result = CliRunner().invoke(app, ["report", "--out", str(tmp_path / "r"), *args])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: ") and "Traceback" not in result.output
+    assert message in " ".join(result.output.split())
+    assert not (tmp_path / "r").exists()
+
+
+def test_from_re_renders_and_refuses_run_options(tmp_path: Path, quick_report: Path) -> None:
+    out = tmp_path / "copy"
+    shutil.copytree(quick_report, out)
+    result = CliRunner().invoke(app, ["report", "--from", str(out)])
     assert result.exit_code == 0, result.output
+    assert "stored results" in result.output
+    refused = CliRunner().invoke(app, ["report", "--from", str(out), "--seed", "3"])
+    assert refused.exit_code == 2 and "--seed does not apply to --from" in refused.output
 
-    data = json.loads(out.read_text())
-    assert data
-    assert "NaN" not in out.read_text()  # strict JSON
+
+OBJECTIVE = """
+def objective(negative_slope, seed):
+    # a toy validation score: higher for slopes near 0.1, with seed noise
+    return 0.9 - (negative_slope - 0.1) ** 2 + 0.001 * ((seed * 7919) % 13)
+"""
 
 
-def test_bad_jobs_is_one_clear_error() -> None:
-    result = CliRunner().invoke(app, ["stress", "--quick", "--jobs", "0"])
-    assert result.exit_code == 2
-    assert "--jobs must be at least 1" in result.output
+def test_compare_runs_a_user_objective_and_writes_verdicts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "myobjective.py").write_text(OBJECTIVE)
+    monkeypatch.chdir(tmp_path)
+    args = [
+        "compare",
+        "--objective",
+        "myobjective:objective",
+        "--slopes",
+        "0,0.1,1",
+        "--seeds",
+        "4",
+        "--margin",
+        "0.001",
+        "--jobs",
+        "1",
+        "--out",
+        "cmp",
+    ]
+    result = CliRunner().invoke(app, [*args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    assert [r["slope"] for r in data["rows"]] == [0.0, 0.1, 1.0]
+    sentences = data["sentences"]
+    assert sentences[0].startswith("slope 0.1 is better than ReLU by")
+    assert sentences[1].startswith("slope 1: ReLU is better")
+    assert (tmp_path / "cmp" / "compare.png").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--objective", "nosuchthing"], "must be a built-in objective"),
+        (["--objective", "digits-mlp", "--seeds", "1"], "must be an integer >= 2"),
+        (["--objective", "digits-mlp", "--slopes", "0,1.5"], "must be a real number in [0, 1]"),
+        (["--objective", "digits-mlp", "--slopes", "0.1,0.2"], "0 (the ReLU baseline)"),
+        (["--objective", "nomodule_here:f"], "cannot import module"),
+    ],
+)
+def test_compare_bad_input_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    _no_experiments(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["compare", *args])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: ")
+    assert message in " ".join(result.output.split())

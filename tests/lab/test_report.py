@@ -13,63 +13,103 @@ from pathlib import Path
 import pytest
 
 from leaky import __version__
-from leaky.lab import report
+from leaky.lab import figures, report
 
 MARKER_NAME = ".leaky-report"
 
 
+FIGURES = [name for name, *_ in figures.SECTIONS]
+
+
 def test_report_folder_has_every_file(quick_report: Path) -> None:
     names = {p.relative_to(quick_report).as_posix() for p in quick_report.rglob("*")}
-    assert {"index.html", "results.json", "results.md", "figures"} <= names
-    for figure in report.FIGURES:
+    assert {"index.html", "results.json", "results.md", "plan.json", "runs.sqlite"} <= names
+    for figure in FIGURES:
         assert f"figures/{figure}.png" in names and f"figures/{figure}.svg" in names
-    assert not list(quick_report.parent.glob(".leaky-report.*"))  # no temporary left
+    assert not [n for n in names if ".leaky-render-" in n or ".leaky-figures-old-" in n]
 
 
 def test_every_file_index_html_refers_to_exists(quick_report: Path) -> None:
     page = (quick_report / "index.html").read_text()
     refs = re.findall(r"(?:src|href)=['\"]([^'\"]+)['\"]", page)
-    assert len(refs) >= 2 * len(report.FIGURES)
+    assert len(refs) >= 2 * len(FIGURES)
     for ref in refs:
         assert not ref.startswith(("http:", "https:", "//")), f"external asset {ref}"
         assert (quick_report / ref).is_file(), ref
 
 
-def test_results_json_holds_the_numbers_and_the_computed_verdicts(quick_report: Path) -> None:
+def test_results_json_holds_the_numbers_and_verdicts_the_rules_give(quick_report: Path) -> None:
     doc = json.loads((quick_report / "results.json").read_text())
-    assert set(doc) == {"setup", "verdicts", "results"}
-    assert doc["setup"]["seed"] == 1 and doc["setup"]["quick"] is True
-    assert {"born_dead", "stress", "slopes", "sparsity", "brownlowe"} <= set(doc["results"])
-    assert len(doc["verdicts"]) == 6
-    for v in doc["verdicts"]:
-        assert v["verdict"] in ("supported", "not supported", "mixed")
-        assert v["rule"] and v["evidence"]
+    assert {"setup", "plan", "claims", "advice", "results", "failures"} == set(doc)
+    assert doc["setup"]["seed"] == 1 and doc["setup"]["scale"] == "quick"
+    assert set(doc["results"]) == set(report.EXPERIMENTS)
+    keys = [c["key"] for c in doc["claims"]]
+    assert keys == ["1", "2a", "2b", "3a", "3b", "4", "5"]
+    for c in doc["claims"]:
+        assert c["verdict"] in ("supported", "not supported", "inconclusive", "sanity check")
+        assert c["preliminary"] is True  # a quick run: every verdict says so
+        assert c["primary"]["rule"] and c["finding"]
     # the verdicts are those the rules give on the stored numbers
-    recomputed = [v.verdict for v in report.judge(doc["results"])]
-    assert recomputed == [v["verdict"] for v in doc["verdicts"]]
+    again = report.Report.from_dict(doc)
+    recomputed = report.summarize(again.plan, _outcomes(quick_report, again.plan), {})
+    assert [c.verdict for c in recomputed.claims] == [c["verdict"] for c in doc["claims"]]
     md = (quick_report / "results.md").read_text()
-    assert all(v["claim"] in md for v in doc["verdicts"])
+    assert "PRELIMINARY" in md and all(c["title"] in md for c in doc["claims"])
 
 
-def test_same_seed_same_numbers(tmp_path: Path) -> None:
-    p = report.plan(quick=True, seed=3)
-    p.born_dead.depths, p.born_dead.widths, p.born_dead.trials = (2, 5), (2,), 50
-    p.stress.lrs, p.stress.shocks, p.stress.epochs = (0.1,), (0.0,), 1
-    p.slopes.slopes, p.slopes.epochs = (0.0, 0.1), 1
-    assert report.run_experiments(p) == report.run_experiments(p)
+def _outcomes(folder: Path, p: report.StudyPlan) -> dict:
+    from leaky.lab.store import Store
+
+    with Store(folder, create=False) as store:
+        return {name: store.load(tasks) for name, tasks in p.tasks().items()}
 
 
-def test_interrupted_write_keeps_the_old_report(
+def test_from_re_renders_the_stored_study_without_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, quick_report: Path
+) -> None:
+    out = tmp_path / "rep"
+    shutil.copytree(quick_report, out)
+    (out / "index.html").unlink()
+    from leaky.lab import batched
+
+    def never(*args, **kwargs):
+        raise AssertionError("--from trained something")
+
+    monkeypatch.setattr(batched, "train", never)
+    before = json.loads((quick_report / "results.json").read_text())
+    _, rep = report.rerender(out)
+    assert (out / "index.html").is_file()
+    assert [c.verdict for c in rep.claims] == [c["verdict"] for c in before["claims"]]
+    assert "stored results" in rep.setup["rendered"]
+    with pytest.raises(ValueError, match="holds no leaky study"):
+        report.rerender(tmp_path)
+
+
+def test_an_interrupted_study_runs_only_the_missing_tasks(tmp_path: Path) -> None:
+    out = tmp_path / "rep"
+    p = report.plan("quick", seed=5)
+    tasks = [t for ts in p.tasks().values() for t in ts]
+    from leaky.lab.runner import run
+
+    report.prepare(out)
+    run(tasks[:3], out, jobs=1)  # as if the first run stopped after three tasks
+    _, rep = report.build(out, scale="quick", seed=5, jobs=1)
+    assert rep.setup["tasks read from the store"] == 3
+    assert rep.setup["tasks run"] == len({t.key for t in tasks}) - 3
+    _, again = report.build(out, scale="quick", seed=5, jobs=1)  # nothing left to run
+    assert again.setup["tasks run"] == 0
+    assert [c.to_dict() for c in again.claims] == [c.to_dict() for c in rep.claims]
+
+
+def test_an_interrupted_write_leaves_complete_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, quick_report: Path
 ) -> None:
     out = tmp_path / "rep"
     shutil.copytree(quick_report, out)
     before = (out / "results.json").read_text()
-    doc = json.loads(before)
-    from leaky.lab import plotting
-
+    rep = report.Report.from_dict(json.loads(before))
     calls = {"n": 0}
-    real_save = plotting.save
+    real_save = figures.save
 
     def failing_save(fig, path):
         calls["n"] += 1
@@ -77,62 +117,23 @@ def test_interrupted_write_keeps_the_old_report(
             raise KeyboardInterrupt  # as if Ctrl-C came in the middle of writing
         return real_save(fig, path)
 
-    monkeypatch.setattr(plotting, "save", failing_save)
-    verdicts = report.judge(doc["results"])
+    monkeypatch.setattr(figures, "save", failing_save)
     with pytest.raises(KeyboardInterrupt):
-        report.write(out, doc["results"], verdicts, {"seed": 99})
+        report.write(out, rep)
     assert (out / "results.json").read_text() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]  # no half-written folder
-    monkeypatch.setattr(plotting, "save", real_save)
-    report.write(out, doc["results"], verdicts, {"seed": 99})
+    assert not [p for p in out.iterdir() if p.name.startswith(".leaky-render-")]
+    monkeypatch.setattr(figures, "save", real_save)
+    rep.setup = {"seed": 99}
+    report.write(out, rep)
     assert json.loads((out / "results.json").read_text())["setup"] == {"seed": 99}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
-
-
-def _stored(quick_report: Path) -> tuple[dict, list]:
-    doc = json.loads((quick_report / "results.json").read_text())
-    return doc["results"], report.judge(doc["results"])
 
 
 def test_a_new_path_and_an_empty_folder_are_accepted(tmp_path: Path) -> None:
     assert report.check_out(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
     (tmp_path / "empty").mkdir()
     assert report.check_out(tmp_path / "empty") == tmp_path / "empty"
-
-
-def test_a_previous_report_is_replaced(tmp_path: Path, quick_report: Path) -> None:
-    results, verdicts = _stored(quick_report)
-    out = tmp_path / "rep"
-    (out).mkdir()  # an empty folder first
-    report.write(out, results, verdicts, {"seed": 1})
-    assert json.loads((out / MARKER_NAME).read_text())["leaky"] == __version__
-    (out / "stale.txt").write_text("from the old report")  # the folder is leaky's
-    report.write(out, results, verdicts, {"seed": 2})
-    assert json.loads((out / "results.json").read_text())["setup"] == {"seed": 2}
-    assert not (out / "stale.txt").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]  # nothing hidden left
-
-
-def test_a_failed_move_restores_the_old_report(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, quick_report: Path
-) -> None:
-    results, verdicts = _stored(quick_report)
-    out = tmp_path / "rep"
-    shutil.copytree(quick_report, out)  # a previous report
-    before = (out / "results.json").read_text()
-    real_rename = os.rename
-
-    def rename(src, dst):
-        if ".leaky-tmp-" in str(src):
-            raise OSError("disk full")
-        return real_rename(src, dst)
-
-    monkeypatch.setattr(os, "rename", rename)
-    with pytest.raises(OSError, match="disk full"):
-        report.write(out, results, verdicts, {"seed": 2})
-    monkeypatch.undo()
-    assert (out / "results.json").read_text() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
+    report.prepare(tmp_path / "empty")
+    assert json.loads((tmp_path / "empty" / MARKER_NAME).read_text())["leaky"] == __version__
 
 
 def _dead_pid() -> int:
@@ -148,27 +149,22 @@ def _dead_pid() -> int:
 def test_leftovers_of_a_killed_run_are_removed_by_the_next(
     tmp_path: Path, quick_report: Path
 ) -> None:
-    results, verdicts = _stored(quick_report)
     out = tmp_path / "rep"
     shutil.copytree(quick_report, out)
+    rep = report.Report.from_dict(json.loads((out / "results.json").read_text()))
     pid = _dead_pid()
-    # What SIGTERM or kill -9 leaves: a half-written temporary folder (the marker is its
-    # first file) and, killed in the middle of the swap, the previous report set aside.
-    tmp = tmp_path / f".rep.leaky-tmp-{pid}"
+    # What SIGTERM or kill -9 leaves inside the report: a half-written render folder and
+    # the previous figures set aside.
+    tmp = out / f".leaky-render-{pid}"
     (tmp / "figures").mkdir(parents=True)
-    (tmp / MARKER_NAME).write_text(json.dumps({"leaky": __version__}))
-    old = tmp_path / f".rep.leaky-old-{pid}"
-    shutil.copytree(quick_report, old)
-    # Folders with such names but no marker, or of a live process, are not leaky's leftovers.
-    foreign = tmp_path / f".rep.leaky-tmp-{pid + 1}"
-    foreign.mkdir()
-    (foreign / "keep.txt").write_text("x")
-    live = tmp_path / f".rep.leaky-tmp-{os.getppid()}"
-    shutil.copytree(quick_report, live)
-    report.write(out, results, verdicts, {"seed": 3})
-    assert not tmp.exists() and not old.exists()
-    assert (foreign / "keep.txt").is_file() and (live / "index.html").is_file()
-    assert json.loads((out / "results.json").read_text())["setup"] == {"seed": 3}
+    old = out / f".leaky-figures-old-{pid}"
+    old.mkdir()
+    live = out / f".leaky-render-{os.getppid()}"  # a live process's: not a leftover
+    live.mkdir()
+    report.write(out, rep)
+    assert not tmp.exists() and not old.exists() and live.is_dir()
+    # next to the report, nothing of leaky's appears
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
 
 
 def _chromium() -> str | None:
@@ -199,7 +195,7 @@ def test_headless_chromium_loads_every_figure(quick_report: Path, tmp_path: Path
         timeout=120,
         check=True,
     ).stdout
-    n = len(report.FIGURES)
+    n = len(FIGURES)
     assert f'data-figures="{n}/{n}"' in dom, dom[-500:]
     shot = tmp_path / "page.png"
     subprocess.run(

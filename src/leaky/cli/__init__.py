@@ -1,9 +1,10 @@
 """The ``leaky`` command. It parses arguments, shows progress and composes; it computes nothing.
 
 One module per command group: ``plot``, ``bench``, ``diagnose``, ``report`` (the report and
-the experiments it runs: ``born-dead``, ``stress``, ``slopes``, ``sparsity``) and ``tune``;
-what they share (consoles, one-line errors, tables and JSON, options) is in ``_common``.
-The commands are registered here, in the order ``leaky --help`` lists them.
+``compare``, the same statistics on the user's objective) and ``tune``; what they share
+(one-line errors, printing that never reads user strings as markup, tables and JSON,
+output checks, options) is in ``_common``. The commands are registered here, in the order
+``leaky --help`` lists them.
 
 The command needs the ``lab`` extra (typer, rich and the lab's libraries). Importing
 ``leaky.cli`` never fails without it; ``main()`` then prints one line that says what to
@@ -24,7 +25,7 @@ with try_import(FEATURE, "lab") as _deps:
     import typer
 
     from leaky.cli import bench, diagnose, plot, report, tune
-    from leaky.cli._common import console
+    from leaky.cli._common import say
 
 if _deps.is_successful():
     app = typer.Typer(
@@ -37,7 +38,7 @@ if _deps.is_successful():
 
     def _version(value: bool) -> None:
         if value:
-            console.print(f"leaky {__version__}")
+            say(f"leaky {__version__}")
             raise typer.Exit()
 
     @app.callback()
@@ -53,10 +54,7 @@ if _deps.is_successful():
     app.command()(bench.bench)
     app.command()(diagnose.diagnose)
     app.command()(report.report)
-    app.command("born-dead")(report.born_dead)
-    app.command("stress")(report.stress)
-    app.command("slopes")(report.slopes)
-    app.command("sparsity")(report.sparsity)
+    app.command()(report.compare)
     app.command()(tune.tune)
 
 

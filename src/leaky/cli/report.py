@@ -1,8 +1,11 @@
-"""``leaky report`` and the experiments it runs, one command each.
+"""``leaky report`` (the evidence) and ``leaky compare`` (the same statistics on your model).
 
-``report`` runs every experiment and writes the report folder; ``born-dead``, ``stress``,
-``slopes`` and ``sparsity`` run one experiment with the report's settings
-(``leaky.lab.report.plan``), print a table and optionally write the numbers as JSON.
+Both run their tasks through ``leaky.lab.runner``: ``--jobs N`` local processes (default:
+one per core), ``--jobs 1`` in this process, or ``--scheduler tcp://host:port`` (an existing
+Dask cluster: SLURM/PBS through dask-jobqueue, Kubernetes through dask-kubernetes) or
+``--scheduler local`` (a Dask LocalCluster). Each finished task is stored in the output
+folder as it finishes: the same command after an interruption runs only what is missing.
+Progress is a live bar in a terminal and one plain line per task in a log.
 """
 
 from __future__ import annotations
@@ -13,162 +16,201 @@ from typing import Annotated
 import typer
 
 from leaky.cli._common import (
-    JOBS,
+    FORMAT,
     JSON,
-    QUICK,
     SEED,
-    Bars,
-    check_jobs,
-    console,
+    check_writable,
+    errors,
     fail,
+    import_dependencies,
     print_table,
+    say,
+    show,
+    styled,
     write_json,
 )
 
+_SCHEDULER = typer.Option(
+    help="Run on Dask: 'local' starts a LocalCluster; tcp://host:port uses a running cluster "
+    "(SLURM/PBS via dask-jobqueue, Kubernetes via dask-kubernetes). Needs leaky[cluster]."
+)
+_JOBS = typer.Option(help="Worker processes (default: one per core; 1 runs in this process).")
+_COLORS = {"supported": "green", "not supported": "red", "inconclusive": "yellow"}
+
+
+def _runner_errors(run):
+    """Call ``run()``, turning the runner's one-line errors into ``fail``."""
+    from leaky.lab.runner import RunnerError
+    from leaky.lab.store import StoreError
+
+    try:
+        return run()
+    except (RunnerError, StoreError) as err:
+        fail(err, code=1)
+    except KeyboardInterrupt:
+        say("interrupted: the finished tasks are stored; run the same command to resume", err=True)
+        raise typer.Exit(130) from None
+
+
+def _check_backend(jobs: int | None, scheduler: str | None) -> tuple[int | None, str | None]:
+    from leaky import _validate
+    from leaky.lab.runner import parse_scheduler
+
+    with errors():
+        scheduler = parse_scheduler(scheduler)
+        jobs = _validate.jobs_for(jobs, scheduler, "--jobs", "leaky")
+    return jobs, scheduler
+
 
 def report(
-    out: Annotated[Path, typer.Option(help="The report folder.")] = Path("leaky-report"),
-    quick: Annotated[bool, QUICK] = False,
+    out: Annotated[
+        Path, typer.Option(help="The report folder (its results are kept there).")
+    ] = Path("leaky-report"),
+    scale: Annotated[
+        str, typer.Option(help="quick (a smoke run), standard (make demo) or full (a cluster).")
+    ] = "standard",
+    quick: Annotated[bool, typer.Option(help="The same as --scale quick.")] = False,
     seed: Annotated[int, SEED] = 0,
-    jobs: Annotated[int, JOBS] = 1,
+    jobs: Annotated[int | None, _JOBS] = None,
+    scheduler: Annotated[str | None, _SCHEDULER] = None,
+    from_: Annotated[
+        Path | None,
+        typer.Option("--from", help="Re-render a report folder from its stored results."),
+    ] = None,
 ) -> None:
-    """Run every experiment, judge every claim, write DIR/index.html, results.json, results.md."""
+    """Run every experiment (resumably), judge every claim, write DIR/index.html and more."""
+    import_dependencies("torch", "matplotlib")
+    from leaky import _validate
     from leaky.lab import report as report_mod
+    from leaky.lab.progress import auto_progress
 
-    check_jobs(jobs)
-    try:
-        report_mod.check_out(out)  # before any experiment runs
-    except ValueError as err:
-        fail(err)
-    with Bars() as bars:
-        path, verdicts = report_mod.build(out, quick=quick, seed=seed, jobs=jobs, progress=bars)
-    colors = {"supported": "green", "not supported": "red", "mixed": "yellow"}
+    if from_ is not None:
+        given = [
+            name
+            for name, v in (
+                ("--scale", scale != "standard"),
+                ("--quick", quick),
+                ("--seed", seed != 0),
+                ("--jobs", jobs is not None),
+                ("--scheduler", scheduler is not None),
+            )
+            if v
+        ]
+        if given:
+            fail(f"{', '.join(given)} does not apply to --from (it re-renders what is stored).")
+        with errors():
+            path, rep = report_mod.rerender(from_)
+        _print_claims(rep)
+        say("wrote ", styled(path / "index.html", "bold"), " from the stored results", err=True)
+        return
+    if quick:
+        if scale not in ("standard", "quick"):
+            fail(f"--quick is --scale quick; it cannot be combined with --scale {scale}.")
+        scale = "quick"
+    with errors():
+        _validate.one_of(scale, "--scale", "leaky report", report_mod.SCALES)
+        _validate.seed(seed, "--seed", "leaky report")
+        report_mod.check_out(out)  # before anything runs
+    check_writable(out, "--out", folder=True)
+    jobs, scheduler = _check_backend(jobs, scheduler)
+    path, rep = _runner_errors(
+        lambda: report_mod.build(
+            out, scale=scale, seed=seed, jobs=jobs, scheduler=scheduler, progress=auto_progress()
+        )
+    )
+    _print_claims(rep)
+    if rep.failures:
+        say(
+            f"{len(rep.failures)} task(s) failed (listed in the report); run again to retry them",
+            err=True,
+        )
+    say("wrote ", styled(path / "index.html", "bold"), " (and results.json, results.md)", err=True)
+
+
+def _print_claims(rep) -> None:
+    title = "Leaky ReLU: the claims, measured" + (
+        " (PRELIMINARY: quick run)" if rep.plan.preliminary else ""
+    )
     print_table(
         ("claim", "verdict", "finding"),
-        ((v.claim, f"[{colors[v.verdict]}]{v.verdict}[/]", v.finding) for v in verdicts),
-        title="Leaky ReLU: the claims, measured",
+        ((c.title, styled(c.verdict, _COLORS.get(c.verdict, "")), c.finding) for c in rep.claims),
+        title=title,
     )
-    console.print(f"wrote [bold]{path / 'index.html'}[/] (and results.json, results.md)")
 
 
-def born_dead(
-    quick: Annotated[bool, QUICK] = False,
-    seed: Annotated[int, SEED] = 0,
+def compare(
+    objective: Annotated[
+        str,
+        typer.Option(help="A built-in objective (digits-mlp, blobs-mlp) or pkg.module:function."),
+    ],
+    slopes: Annotated[
+        str, typer.Option(help="Comma-separated slopes in [0, 1]; 0 (ReLU) is the baseline.")
+    ] = "0,0.01,0.1,0.3",
+    seeds: Annotated[int, typer.Option(help="Seeds per slope (0 .. N-1), at least 2.")] = 10,
+    margin: Annotated[
+        float, typer.Option(help="The smallest difference that matters, in the objective's units.")
+    ] = 0.01,
+    direction: Annotated[str, typer.Option(help="maximize or minimize.")] = "maximize",
+    out: Annotated[Path, typer.Option(help="Folder for the results (kept: resumable).")] = Path(
+        "leaky-compare"
+    ),
+    jobs: Annotated[int | None, _JOBS] = None,
+    scheduler: Annotated[str | None, _SCHEDULER] = None,
+    fmt: Annotated[str, FORMAT] = "table",
     json_out: Annotated[Path | None, JSON] = None,
 ) -> None:
-    """P(a random deep, narrow network is constant over its inputs), ReLU against Leaky."""
-    from leaky.lab.experiments import born_dead as experiment
-    from leaky.lab.report import plan
+    """Compare slopes against ReLU on your own objective, paired over seeds, with verdicts."""
+    import_dependencies("torch", "matplotlib")
+    from leaky import _validate
+    from leaky.cli._common import cwd_on_path
+    from leaky.lab import compare as compare_mod
+    from leaky.lab import figures
+    from leaky.lab import report as report_mod
+    from leaky.lab.progress import auto_progress
 
-    with Bars() as bars:
-        result = experiment.run(plan(quick, seed).born_dead, progress=bars.for_task("born dead"))
-    print_table(
-        ("init", "depth", "width", "P(exactly constant) [95 % CI]", "P(nearly)"),
-        (
-            (
-                c.init,
-                str(c.depth),
-                str(c.width),
-                f"{c.p_exact:.3f} [{c.ci_exact[0]:.3f}, {c.ci_exact[1]:.3f}]",
-                f"{c.p_near:.3f}",
-            )
-            for c in result.cells
-        ),
-    )
-    write_json(json_out, result.to_dict())
-
-
-def stress(
-    quick: Annotated[bool, QUICK] = False,
-    seed: Annotated[int, SEED] = 0,
-    jobs: Annotated[int, JOBS] = 1,
-    json_out: Annotated[Path | None, JSON] = None,
-) -> None:
-    """Train ReLU and Leaky MLPs across learning rates, with and without a bias shock."""
-    from leaky.lab.experiments import stress as experiment
-    from leaky.lab.report import plan
-
-    check_jobs(jobs)
-    with Bars() as bars:
-        result = experiment.run(
-            plan(quick, seed).stress, jobs=jobs, progress=bars.for_task("stress")
+    with errors():
+        slope_list = [float(v) for v in slopes.split(",") if v.strip()] if slopes.strip() else []
+    with errors():
+        n = _validate.count(seeds, "--seeds", "leaky compare", low=2)
+        config = compare_mod.Config(
+            objective, tuple(slope_list), tuple(range(n)), margin, direction
         )
-    rows = []
-    for g in result.groups:
-        off = g["final_dead"] if g["slope"] == 0 else g["final_negative_regime"]
-        rows.append(
-            (
-                g["dataset"],
-                f"{g['lr']:g}",
-                f"{g['shock']:g}",
-                g["activation"],
-                f"{g['diverged']}/{g['runs']}",
-                f"{g['test_acc_mean']:.3f}",
-                f"{g['init_dead_or_negative']:.2f} -> {off:.2f}",
-            )
+        _validate.one_of(fmt, "--format", "leaky compare", ("table", "json"))
+        report_mod.check_out(out)
+    check_writable(out, "--out", folder=True)
+    if json_out is not None:
+        check_writable(json_out, "--json", folder=False)
+    cwd_on_path()
+    with errors():
+        compare_mod.resolve(objective)  # an unknown objective: one line, before any work
+    jobs, scheduler = _check_backend(jobs, scheduler)
+    result = _runner_errors(
+        lambda: compare_mod.run(
+            config, out, jobs=jobs, scheduler=scheduler, progress=auto_progress()
         )
-    print_table(
-        ("data", "lr", "shock", "activation", "diverged", "test acc", "dead / neg. regime"), rows
     )
-    write_json(json_out, {"config": result.config, "groups": result.groups})
+    data = result.to_dict()
+    write_json(Path(out) / "compare.json", data)
+    figures.save(compare_mod.figure(result), Path(out) / "compare.png")
+    write_json(json_out, data)
 
-
-def slopes(
-    quick: Annotated[bool, QUICK] = False,
-    seed: Annotated[int, SEED] = 0,
-    jobs: Annotated[int, JOBS] = 1,
-    json_out: Annotated[Path | None, JSON] = None,
-) -> None:
-    """Test accuracy on digits against the negative slope, over seeds."""
-    from leaky.lab.experiments import slopes as experiment
-    from leaky.lab.report import plan
-
-    check_jobs(jobs)
-    with Bars() as bars:
-        result = experiment.run(
-            plan(quick, seed).slopes, jobs=jobs, progress=bars.for_task("slopes")
-        )
-    print_table(
-        ("slope", "runs", "diverged", "test acc mean", "std"),
-        (
+    def table() -> None:
+        print_table(
+            ("slope", "mean", "failed", "verdict against ReLU"),
             (
-                f"{r['slope']:.4g}",
-                str(r["runs"]),
-                str(r["diverged"]),
-                f"{r['test_acc_mean']:.4f}",
-                f"{r['test_acc_std']:.4f}",
-            )
-            for r in result["slopes"]
-        ),
-    )
-    write_json(json_out, result)
-
-
-def sparsity(
-    quick: Annotated[bool, QUICK] = False,
-    seed: Annotated[int, SEED] = 0,
-    jobs: Annotated[int, JOBS] = 1,
-    json_out: Annotated[Path | None, JSON] = None,
-) -> None:
-    """Exact zeros, negative regime and zero gradients per slope (gradient flow included)."""
-    from leaky.lab.experiments import sparsity as experiment
-    from leaky.lab.report import plan
-
-    check_jobs(jobs)
-    with Bars() as bars:
-        result = experiment.run(
-            plan(quick, seed).slopes, jobs=jobs, progress=bars.for_task("sparsity")
+                (
+                    f"{r.slope:g}" + (" (ReLU)" if r.slope == 0 else ""),
+                    f"{r.mean:.4g}",
+                    str(len(r.failures)),
+                    next(
+                        (s for s in result.sentences if s.startswith(f"slope {r.slope:g}")),
+                        "baseline",
+                    ),
+                )
+                for r in result.rows
+            ),
+            title=f"{objective}: {len(config.seeds)} seeds per slope, margin ±{config.margin:g}",
         )
-    print_table(
-        ("slope", "exact zeros", "pre-act <= 0", "zero gradients (init -> final)"),
-        (
-            (
-                f"{r['slope']:.4g}",
-                f"{r['zero_fraction_final']:.3f}",
-                f"{r['nonpositive_fraction_final']:.3f}",
-                f"{r['zero_grad_fraction_init']:.3f} -> {r['zero_grad_fraction_final']:.3f}",
-            )
-            for r in result["slopes"]
-        ),
-    )
-    write_json(json_out, result)
+
+    show(fmt, data, table)
+    say("wrote ", styled(Path(out) / "compare.json", "bold"), " and compare.png", err=True)

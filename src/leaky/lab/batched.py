@@ -81,6 +81,7 @@ OPTIMIZERS = ("adam", "sgd")
 BATCH_ORDERS = ("shuffle", "cycle")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 SPLITS = ("train", "val", "test")
+NEAR_ZERO = 0.05  # "near zero": |h| below this fraction of the layer's mean |h|
 EVAL_CHUNK = 250  # examples per forward pass when a whole split is measured (cache-sized)
 
 ABS_EDGES = tuple(10.0**k for k in range(-6, 3))
@@ -236,7 +237,12 @@ class SiteStats:
     ``u``'s pre-activation was > 0 (0 means dead under ReLU, negative-regime under Leaky
     ReLU); ``zero_fraction[u]``: the fraction of its outputs exactly 0; ``abs_histogram``:
     counts of ``|output|`` over the layer in the bins of ``ABS_EDGES``; ``nan_count``:
-    NaN outputs (not in the histogram).
+    NaN outputs (not in the histogram). Graded sparsity, over the layer's outputs on the
+    whole split: ``near_zero``, the fraction of outputs with ``|h|`` below ``NEAR_ZERO``
+    times the layer's mean ``|h|``; ``hoyer``, the mean over inputs of the Hoyer sparsity of
+    the input's output vector (``(sqrt(d) - |h|_1 / |h|_2) / (sqrt(d) - 1)``: 0 when every
+    entry has the same size, 1 when one entry holds everything; 1 for an all-zero vector).
+    NaN outputs are left out of both.
     """
 
     site: str
@@ -244,6 +250,8 @@ class SiteStats:
     zero_fraction: tuple[float, ...]
     abs_histogram: tuple[int, ...]
     nan_count: int
+    near_zero: float = math.nan
+    hoyer: float = math.nan
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -252,6 +260,8 @@ class SiteStats:
             "zero_fraction": _nan_to_none(self.zero_fraction),
             "abs_histogram": list(self.abs_histogram),
             "nan_count": self.nan_count,
+            "near_zero": _nan_to_none([self.near_zero])[0],
+            "hoyer": _nan_to_none([self.hoyer])[0],
         }
 
     @classmethod
@@ -262,6 +272,7 @@ class SiteStats:
             _none_to_nan(d["zero_fraction"]),
             tuple(int(c) for c in d["abs_histogram"]),
             int(d["nan_count"]),
+            *_none_to_nan([d.get("near_zero"), d.get("hoyer")]),
         )
 
 
@@ -708,6 +719,7 @@ class _SiteCounter:
         self.hist: Tensor | None = None
         self.nan: Tensor | None = None
         self.count = 0
+        self.outputs: list[Tensor] = []  # (members, n, d) per chunk: for the graded measures
 
     def add(self, z: Tensor, h: Tensor) -> None:
         members, n = z.shape[:2]
@@ -733,17 +745,40 @@ class _SiteCounter:
             self.hist += hist  # type: ignore[operator]
             self.nan += nan  # type: ignore[operator]
         self.count += n * int(np.prod(z.shape[3:], dtype=np.int64))
+        self.outputs.append(h.reshape(members, n, -1).float())
 
     def result(self, m: int, site: str) -> SiteStats:
         assert self.positive is not None and self.zero is not None
         assert self.hist is not None and self.nan is not None
+        near_zero, hoyer = self._graded(m)
         return SiteStats(
             site,
             tuple((self.positive[m].double() / self.count).tolist()),
             tuple((self.zero[m].double() / self.count).tolist()),
             tuple(int(c) for c in self.hist[m].tolist()),
             int(self.nan[m]),
+            near_zero,
+            hoyer,
         )
+
+    def _graded(self, m: int) -> tuple[float, float]:
+        """Member ``m``'s near-zero fraction and mean Hoyer sparsity over the whole split."""
+        h = torch.cat([o[m] for o in self.outputs]).double()  # (n, d)
+        ok = ~torch.isnan(h).any(dim=1)
+        h = h[ok]
+        if h.numel() == 0:
+            return math.nan, math.nan
+        a = h.abs()
+        mean = float(a.mean())
+        near = float((a < NEAR_ZERO * mean).double().mean()) if mean > 0 else 1.0
+        d = a.shape[1]
+        if d < 2:
+            return near, math.nan
+        l1, l2 = a.sum(dim=1), h.pow(2).sum(dim=1).sqrt()
+        root = math.sqrt(d)
+        ratio = torch.where(l2 > 0, l1 / l2.clamp_min(torch.finfo(l2.dtype).tiny), root)
+        hoyer = torch.where(l2 > 0, (root - ratio) / (root - 1), torch.ones_like(l1))
+        return near, float(hoyer.mean())
 
 
 def _evaluate(

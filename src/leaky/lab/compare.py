@@ -1,0 +1,274 @@
+"""``leaky compare``: the report's statistics on your own model.
+
+Your objective (the same protocol as ``leaky tune``: ``objective(negative_slope, seed) ->
+float``, a validation score) runs for every slope and every seed; slope 0 is the ReLU
+baseline and must be among the slopes. Every evaluation is one task of the study runner
+(``leaky.lab.runner``: in this process, local processes or a Dask cluster), stored as it
+finishes in ``DIR/runs.sqlite``, so an interrupted comparison resumes where it stopped.
+
+Each slope is compared with ReLU on the seeds both evaluated, paired (the same seed is the
+same initialisation and data order in your objective, if your objective honours its
+``seed``), by the rules of ``leaky.lab.stats``, the slopes corrected together with Holm's
+method, with an equivalence margin for "no difference" (``margin``, in your objective's
+units). The verdicts read:
+
+- "slope X is better than ReLU by d [lo, hi]" (supported),
+- "no difference within ±margin" (the difference is too small to matter, or the opposite
+  holds: then "ReLU is better"),
+- "inconclusive: needs about N seeds".
+
+An evaluation that raises or returns NaN/inf is a failure: it is counted and shown, and the
+pairs it belongs to are left out of that slope's comparison (stated in the result).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from leaky import _validate
+from leaky.lab import stats
+from leaky.lab.store import Outcome, Task
+
+NAME = "compare"
+BUILTIN = "leaky.lab.experiments.objectives"
+
+
+def evaluate(config: dict[str, Any]) -> dict[str, Any]:
+    """One task: ``objective(slope, seed)``; a non-finite value raises (a failed task)."""
+    objective = resolve(config["objective"])
+    value = float(objective(float(config["slope"]), int(config["seed"])))
+    if not math.isfinite(value):
+        raise ValueError(f"the objective returned {value} (not a finite number)")
+    return {"value": value}
+
+
+def resolve(name: str) -> Callable[[float, int], float]:
+    """A built-in objective by name (``digits-mlp``), or ``pkg.module:function``."""
+    from leaky.lab.experiments.objectives import OBJECTIVES
+
+    if name in OBJECTIVES:
+        return OBJECTIVES[name]
+    if ":" not in name:
+        raise ValueError(
+            f"The 'objective' parameter of leaky compare must be a built-in objective "
+            f"({', '.join(OBJECTIVES)}) or 'pkg.module:function'. Got {name!r} instead."
+        )
+    return _validate.load_object(name, "objective", "leaky compare")
+
+
+@dataclass(frozen=True)
+class Config:
+    objective: str
+    slopes: tuple[float, ...]
+    seeds: tuple[int, ...]
+    margin: float
+    direction: str = "maximize"
+
+    def __post_init__(self) -> None:
+        func = "leaky compare"
+        object.__setattr__(self, "objective", _validate.text(self.objective, "objective", func))
+        slopes = tuple(_validate.negative_slope(a, func) for a in self.slopes)
+        if 0.0 not in slopes or len(set(slopes)) != len(slopes) or len(slopes) < 2:
+            raise ValueError(
+                f"The 'slopes' parameter of {func} must hold distinct slopes in [0, 1], 0 (the "
+                f"ReLU baseline) and at least one other. Got {list(self.slopes)} instead."
+            )
+        object.__setattr__(self, "slopes", slopes)
+        seeds = _validate.seeds(self.seeds, func)
+        if len(seeds) < 2:
+            raise ValueError(
+                f"The 'seeds' parameter of {func} must hold at least 2 seeds (a paired "
+                f"comparison needs two). Got {list(self.seeds)} instead."
+            )
+        object.__setattr__(self, "seeds", tuple(seeds))
+        object.__setattr__(self, "margin", _validate.positive_real(self.margin, "margin", func))
+        _validate.one_of(self.direction, "direction", func, ("maximize", "minimize"))
+
+    def tasks(self) -> list[Task]:
+        module = self.objective.split(":", 1)[0] if ":" in self.objective else BUILTIN
+        return [
+            Task(
+                NAME,
+                "leaky.lab.compare:evaluate",
+                {"objective": self.objective, "slope": a, "seed": s},
+                depends=(module,),
+                label=f"slope {a:g} seed {s}",
+            )
+            for a in self.slopes
+            for s in self.seeds
+        ]
+
+
+@dataclass(frozen=True)
+class Row:
+    slope: float
+    values: tuple[float, ...]  # per seed; NaN where the evaluation failed
+    failures: tuple[str, ...]  # one line per failed evaluation
+
+    @property
+    def mean(self) -> float:
+        v = np.asarray(self.values)
+        return float(np.nanmean(v)) if np.isfinite(v).any() else math.nan
+
+
+@dataclass(frozen=True)
+class CompareResult:
+    config: Config
+    rows: tuple[Row, ...]
+    verdicts: tuple[stats.Verdict, ...]
+    sentences: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "config": {
+                "objective": self.config.objective,
+                "slopes": list(self.config.slopes),
+                "seeds": list(self.config.seeds),
+                "margin": self.config.margin,
+                "direction": self.config.direction,
+            },
+            "rows": [
+                {
+                    "slope": r.slope,
+                    "values": [v if math.isfinite(v) else None for v in r.values],
+                    "mean": r.mean if math.isfinite(r.mean) else None,
+                    "failures": list(r.failures),
+                }
+                for r in self.rows
+            ],
+            "verdicts": [v.to_dict() for v in self.verdicts],
+            "sentences": list(self.sentences),
+        }
+
+
+def _sentence(v: stats.Verdict, slope: float, margin: float, n_pairs: int) -> str:
+    better = "better" if v.kind == stats.GREATER else "better (lower)"
+    if v.verdict == stats.SUPPORTED:
+        return (
+            f"slope {slope:g} is {better} than ReLU by {v.effect:+.4g} "
+            f"[{v.ci_low:+.4g}, {v.ci_high:+.4g}] ({n_pairs} seeds, Holm p = {v.p_adjusted:.2g})"
+        )
+    if v.verdict == stats.NOT_SUPPORTED:
+        opposite = v.ci_high < 0 if v.kind == stats.GREATER else v.ci_low > 0
+        if opposite:
+            return (
+                f"slope {slope:g}: ReLU is better, by {abs(v.effect):.4g} "
+                f"[{v.ci_low:+.4g}, {v.ci_high:+.4g}] ({n_pairs} seeds)"
+            )
+        return f"slope {slope:g}: no difference within ±{margin:g} ({n_pairs} seeds)"
+    need = (
+        f": needs about {v.seeds_needed} seeds"
+        if v.seeds_needed and v.seeds_needed > n_pairs
+        else ""
+    )
+    diff = f"{v.effect:+.4g} [{v.ci_low:+.4g}, {v.ci_high:+.4g}]"
+    return f"slope {slope:g}: inconclusive{need} (difference {diff}, {n_pairs} seeds)"
+
+
+def summarize(config: Config, outcomes: Sequence[Outcome]) -> CompareResult:
+    n = len(config.seeds)
+    rows = []
+    for i, slope in enumerate(config.slopes):
+        chunk = outcomes[i * n : (i + 1) * n]
+        values = tuple(o.value["value"] if o.ok else math.nan for o in chunk)
+        failures = tuple(
+            f"seed {s}: {o.error}" for s, o in zip(config.seeds, chunk, strict=True) if not o.ok
+        )
+        rows.append(Row(slope, values, failures))
+    relu = next(r for r in rows if r.slope == 0.0)
+    kind = stats.GREATER if config.direction == "maximize" else stats.LESS
+    comparisons, pairs = [], []
+    for r in rows:
+        if r.slope == 0.0:
+            continue
+        a, b = np.asarray(r.values), np.asarray(relu.values)
+        both = np.isfinite(a) & np.isfinite(b)
+        pairs.append((r.slope, int(both.sum())))
+        if both.sum() < 2:
+            comparisons.append(None)
+            continue
+        comparisons.append(
+            stats.compare(
+                a[both],
+                b[both],
+                claim=f"slope {r.slope:g} is better than ReLU on {config.objective}",
+                measure=f"{config.objective} ({config.direction})",
+                margin=config.margin,
+                kind=kind,
+            )
+        )
+    present = [c for c in comparisons if c is not None]
+    judged = iter(stats.judge_family(present) if present else [])
+    verdicts, sentences = [], []
+    for (slope, n_pairs), c in zip(pairs, comparisons, strict=True):
+        if c is None:
+            sentences.append(
+                f"slope {slope:g}: not compared (fewer than 2 seeds evaluated with ReLU)"
+            )
+            continue
+        v = next(judged)
+        verdicts.append(v)
+        sentences.append(_sentence(v, slope, config.margin, n_pairs))
+    return CompareResult(config, tuple(rows), tuple(verdicts), tuple(sentences))
+
+
+def run(
+    config: Config,
+    out: Any,
+    *,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    progress: Any = None,
+) -> CompareResult:
+    """Evaluate every (slope, seed) not stored in ``out`` yet, then compare; see the module."""
+    from leaky.lab.report import prepare
+    from leaky.lab.runner import run as run_tasks
+
+    folder = prepare(out)
+    tasks = config.tasks()
+    results = run_tasks(tasks, folder, jobs=jobs, scheduler=scheduler, progress=progress)
+    return summarize(config, list(results.outcomes))
+
+
+def figure(result: CompareResult) -> Any:
+    """Each seed's value per slope, the means with their 95 % intervals, ReLU's mean."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.5, 4.0), layout="constrained")
+    ax = fig.subplots()
+    rng = np.random.default_rng(0)
+    xs, means, errs = [], [], []
+    for r in result.rows:
+        v = np.asarray(r.values)
+        ok = v[np.isfinite(v)]
+        x = r.slope
+        ax.plot(np.full(len(ok), x) + rng.uniform(-0.002, 0.002, len(ok)), ok, ".", color="0.6")
+        if len(ok) >= 2:
+            from scipy import stats as st
+
+            half = st.t.ppf(0.975, len(ok) - 1) * ok.std(ddof=1) / math.sqrt(len(ok))
+        else:
+            half = math.nan
+        xs.append(x)
+        means.append(ok.mean() if len(ok) else math.nan)
+        errs.append(half)
+        if r.failures:
+            ax.annotate(
+                f"{len(r.failures)} failed", (x, np.nanmin(ok) if len(ok) else 0), fontsize=9
+            )
+    ax.errorbar(
+        xs, means, yerr=np.nan_to_num(errs), fmt="o-", capsize=3, label="mean, 95 % interval"
+    )
+    relu = next(r for r in result.rows if r.slope == 0.0)
+    ax.axhline(relu.mean, color="C3", ls="--", lw=1, label="ReLU (slope 0)")
+    ax.set_xscale("symlog", linthresh=0.01, linscale=0.5)
+    ax.set_xlabel("negative slope")
+    ax.set_ylabel(result.config.objective.replace("$", r"\$"))
+    ax.legend(fontsize=9)
+    ax.grid(alpha=0.3)
+    return fig

@@ -1,0 +1,439 @@
+"""The evidence report's figures: they draw the summaries, they compute nothing else.
+
+Each function takes an experiment's ``Result`` and returns ``(Figure, alt)``: the figure and
+one sentence that states what it shows, built from the same numbers (the page's alt text
+and caption). Every run is drawn: failed runs appear as their own markers or counts, never
+silently dropped; every mean carries its 95 % interval; slopes sit on a numeric (symlog)
+axis with 0 (ReLU) on it; labels are at least 9 points at the width the page shows them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from leaky.lab import plotting
+from leaky.lab.experiments import born_dead, dying, slopes, stability
+from leaky.lab.models import activation_label
+
+FORMATS = plotting.FORMATS
+save = plotting.save
+
+SECTIONS = (
+    (
+        "leaky_relu",
+        "The function",
+        "Leaky ReLU and its derivative for slopes 0.01, 0.1 and 0.3; "
+        "the filled dot is the derivative's value at 0 that leaky uses (1), the open dots the left "
+        "limits (the slope).",
+    ),
+    (
+        born_dead.NAME,
+        born_dead.TITLE,
+        "Probability that a randomly initialised network is nearly "
+        "constant over its inputs, against depth (lines, 95 % Wilson bands), and the share left "
+        "untrainable by a short training (markers).",
+    ),
+    (
+        dying.NAME,
+        dying.TITLE,
+        "Near-dead hidden units (positive on < 1 % of the training inputs) "
+        "at initialisation and after training, per seed (dots) and mean with its 95 % interval, "
+        "and the test accuracy.",
+    ),
+    (
+        "sparsity",
+        "Sparse activation (claim 3b)",
+        "Outputs near zero (|h| below 5 % of the layer's "
+        "mean |h|) and Hoyer sparsity after training on MNIST-1D, per seed and mean with its 95 % "
+        "interval, against the slope; the identity (slope 1) is the linear control.",
+    ),
+    (
+        stability.NAME,
+        stability.TITLE,
+        "Share of runs that failed (diverged, loss above its start, "
+        "or accuracy near chance) against the learning rate, with 95 % Wilson bands; and the test "
+        "accuracy with failed runs counted at chance.",
+    ),
+    (
+        slopes.NAME,
+        slopes.TITLE,
+        "Test accuracy on MNIST-1D against the slope: each seed (grey), "
+        "the mean with its 95 % interval, ReLU's mean (dashed), the slope chosen on validation "
+        "(star).",
+    ),
+)
+CLAIMS_OF = {
+    born_dead.NAME: ("2a",),
+    dying.NAME: ("2b",),
+    "sparsity": ("3b",),
+    stability.NAME: ("4",),
+    slopes.NAME: ("5",),
+}
+FONT = 10
+
+
+def _style(fig: Figure) -> None:
+    for ax in fig.axes:
+        ax.tick_params(labelsize=FONT)
+        ax.xaxis.label.set_size(FONT + 1)
+        ax.yaxis.label.set_size(FONT + 1)
+        ax.title.set_size(FONT + 1)
+        ax.grid(alpha=0.3)
+
+
+def _ci(values: Sequence[float]) -> tuple[float, float, float]:
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        return math.nan, math.nan, math.nan
+    if len(v) < 2:
+        return float(v[0]), math.nan, math.nan
+    from scipy import stats as st
+
+    half = st.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v))
+    return float(v.mean()), float(v.mean() - half), float(v.mean() + half)
+
+
+def _log_ticks(ax: Any, values: Sequence[float], axis: str = "x") -> None:
+    """A log axis labelled with the grid's own values as plain numbers."""
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(FixedLocator(sorted(set(values))))
+    target.set_minor_locator(NullLocator())
+    target.set_major_formatter(lambda v, _: f"{v:g}")
+
+
+def _colors(keys: Sequence[Any]) -> dict[Any, str]:
+    return {k: f"C{i}" for i, k in enumerate(keys)}
+
+
+# --- born dead ------------------------------------------------------------------------------
+
+
+def born_dead_figure(result: born_dead.Result) -> tuple[Figure, str]:
+    widths = result.config.widths
+    arms = [a.label for a in result.config.arms]
+    colors = _colors(arms)
+    fig = Figure(figsize=(4.6 * len(widths), 4.2), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(widths), sharey=True))
+    for ax, width in zip(axes, widths, strict=True):
+        for label in arms:
+            pts = sorted(
+                (p for p in result.points if p.arm == label and p.width == width),
+                key=lambda p: p.depth,
+            )
+            if not pts:
+                continue
+            d = [p.depth for p in pts]
+            ax.plot(d, [p.near.estimate for p in pts], "-o", ms=3, color=colors[label], label=label)
+            ax.fill_between(
+                d,
+                [p.near.ci_low for p in pts],
+                [p.near.ci_high for p in pts],
+                color=colors[label],
+                alpha=0.15,
+            )
+            tr = [p for p in pts if p.untrainable is not None]
+            ax.plot(
+                [p.depth for p in tr],
+                [p.untrainable.estimate for p in tr],
+                "s",
+                mfc="none",
+                ms=7,
+                color=colors[label],
+            )
+        ax.set_xscale("log")
+        _log_ticks(ax, result.config.depths)
+        ax.set_title(f"width {width}")
+        ax.set_xlabel("depth (hidden layers)")
+        ax.set_ylim(-0.03, 1.03)
+    axes[0].set_ylabel("P(nearly constant) — line\nP(untrainable) — squares")
+    axes[-1].legend(fontsize=FONT - 1, loc="lower right")
+    _style(fig)
+    relu = born_dead.Arm(0.0).label
+    leaky = born_dead.Arm(0.01).label
+    fr, nr = result.pooled_untrainable(relu)
+    fl, nl = result.pooled_untrainable(leaky)
+    deepest = max(result.config.depths)
+    near = {
+        lab: max(
+            (p.near.estimate for p in result.points if p.arm == lab and p.depth == deepest),
+            default=math.nan,
+        )
+        for lab in (relu, leaky)
+    }
+    alt = (
+        f"At depth {deepest}, up to {near[relu]:.0%} of {relu} networks and {near[leaky]:.0%} of "
+        f"{leaky} networks are nearly constant; untrainable after a short training: {relu} "
+        f"{fr}/{nr}, {leaky} {fl}/{nl}."
+    )
+    return fig, alt
+
+
+# --- dying -------------------------------------------------------------------------------------
+
+
+def dying_figure(result: dying.Result) -> tuple[Figure, str]:
+    settings = [s.name for s in result.config.settings]
+    arms = list(result.config.arms)
+    labels = [activation_label(a) for a in arms]
+    fig = Figure(figsize=(5.4 * len(settings), 7.0), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(2, len(settings), squeeze=False))
+    rng = np.random.default_rng(0)
+    for col, s in enumerate(settings):
+        top, bottom = axes[0][col], axes[1][col]
+        for i, a in enumerate(arms):
+            arm = result.arm(s, a)
+            if arm.error:
+                top.text(i, 50, "task failed", ha="center", rotation=90, fontsize=FONT - 1)
+                continue
+            for offset, key, color in ((-0.15, "start", "0.55"), (0.15, "end", "C3")):
+                values = np.asarray(getattr(arm, key))
+                jitter = rng.uniform(-0.05, 0.05, len(values))
+                top.plot(i + offset + jitter, values, ".", color=color, alpha=0.6)
+                m, lo, hi = _ci(values)
+                top.errorbar(
+                    [i + offset],
+                    [m],
+                    yerr=[[m - lo], [hi - m]] if math.isfinite(lo) else None,
+                    fmt="o",
+                    color=color,
+                    capsize=3,
+                    label=("at initialisation" if key == "start" else "after training")
+                    if i == 0
+                    else None,
+                )
+            acc = np.asarray(arm.test_acc)
+            bottom.plot(i + rng.uniform(-0.08, 0.08, len(acc)), acc, ".", color="0.55", alpha=0.6)
+            m, lo, hi = _ci(acc)
+            bottom.errorbar(
+                [i],
+                [m],
+                yerr=[[m - lo], [hi - m]] if math.isfinite(lo) else None,
+                fmt="o",
+                color="C0",
+                capsize=3,
+            )
+            if arm.diverged:
+                bottom.annotate(f"{arm.diverged} diverged", (i, 52), ha="center", fontsize=FONT - 1)
+        top.set_title(s)
+        top.set_ylabel("near-dead hidden units (%)")
+        top.set_ylim(-3, 103)
+        bottom.set_ylabel("test accuracy (%)")
+        bottom.set_ylim(45, 101)
+        for ax in (top, bottom):
+            ax.set_xticks(range(len(arms)), labels, rotation=20, ha="right")
+        top.legend(fontsize=FONT - 1)
+    _style(fig)
+    first = settings[0]
+    relu, leaky = result.arm(first, 0.0), (result.arm(first, 0.01) if 0.01 in arms else None)
+    alt = (
+        f"{first}: near-dead units {relu.mean('start'):.0f} % -> {relu.mean('end'):.0f} % "
+        "under ReLU"
+    )
+    if leaky is not None:
+        alt += f", {leaky.mean('start'):.0f} % -> {leaky.mean('end'):.0f} % under Leaky 0.01"
+    return fig, alt + "."
+
+
+# --- slopes and sparsity -----------------------------------------------------------------------
+
+
+def _slope_axis(ax: Any) -> None:
+    ax.set_xscale("symlog", linthresh=0.01, linscale=0.5)
+    ticks = [0, 0.01, 0.05, 0.1, 0.2, 0.3, 1.0]
+    ax.set_xticks(ticks, ["0\n(ReLU)", "0.01", "0.05", "0.1", "0.2", "0.3", "1\n(identity)"])
+    ax.set_xlabel("negative slope")
+
+
+def _per_slope(ax: Any, result: slopes.Result, model: str, key: str, color: str) -> None:
+    xs, means, lows, highs = [], [], [], []
+    rng = np.random.default_rng(1)
+    for a in result.config.arms:
+        if a == "gelu":
+            continue
+        arm = result.arm(model, a)
+        values = np.asarray(getattr(arm, key), dtype=float)
+        if arm.error or not len(values):
+            continue
+        x = float(a)
+        ax.plot(
+            x * np.exp(rng.uniform(-0.05, 0.05, len(values)))
+            if x
+            else rng.uniform(-0.001, 0.001, len(values)),
+            values,
+            ".",
+            color="0.6",
+            alpha=0.7,
+        )
+        m, lo, hi = _ci(values)
+        xs.append(x)
+        means.append(m)
+        lows.append(lo)
+        highs.append(hi)
+    m, lo, hi = np.array(means), np.array(lows), np.array(highs)
+    ax.errorbar(
+        xs,
+        m,
+        yerr=[np.nan_to_num(m - lo), np.nan_to_num(hi - m)],
+        fmt="o-",
+        color=color,
+        capsize=3,
+        label=model,
+    )
+    if "gelu" in result.config.arms:
+        arm = result.arm(model, "gelu")
+        gm, _, _ = _ci(getattr(arm, key))
+        ax.axhline(gm, color=color, ls=":", lw=1, label=f"GELU ({model})")
+
+
+def sparsity_figure(result: slopes.Result) -> tuple[Figure, str]:
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    for i, model in enumerate(result.config.models):
+        _per_slope(left, result, model, "near_zero", f"C{i}")
+        _per_slope(right, result, model, "hoyer", f"C{i}")
+    left.set_ylabel("outputs near zero (%)")
+    right.set_ylabel("Hoyer sparsity (0 dense, 1 one-hot)")
+    for ax in (left, right):
+        _slope_axis(ax)
+        ax.legend(fontsize=FONT - 1)
+    _style(fig)
+    model = result.config.models[0]
+    parts = [
+        f"{activation_label(a)} {result.arm(model, a).mean('near_zero'):.0f} %"
+        for a in result.config.arms
+        if not result.arm(model, a).error
+    ]
+    return fig, f"Outputs near zero ({model}): " + ", ".join(parts) + "."
+
+
+def slopes_figure(result: slopes.Result) -> tuple[Figure, str]:
+    models = result.config.models
+    fig = Figure(figsize=(5.6 * len(models), 4.2), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(models)))
+    alt = []
+    for ax, model in zip(axes, models, strict=True):
+        _per_slope(ax, result, model, "test_acc", "C0")
+        relu = result.arm(model, 0.0)
+        ax.axhline(relu.mean("test_acc"), color="C3", ls="--", lw=1, label="ReLU mean")
+        best = result.selected(model)
+        if best is not None:
+            ax.plot(
+                [float(best.arm)],
+                [best.mean("test_acc")],
+                "*",
+                ms=16,
+                color="C2",
+                label=f"chosen on validation: {best.label}",
+            )
+            alt.append(
+                f"{model}: ReLU {relu.mean('test_acc'):.1f} %, chosen {best.label} "
+                f"{best.mean('test_acc'):.1f} %"
+            )
+        diverged = sum(a.diverged for a in result.arms if a.model == model)
+        ax.set_title(
+            f"MNIST-1D {model}"
+            + (f" ({diverged} runs diverged, counted at chance)" if diverged else "")
+        )
+        ax.set_ylabel("test accuracy (%)")
+        _slope_axis(ax)
+        ax.legend(fontsize=FONT - 1, loc="lower left")
+    _style(fig)
+    return fig, "; ".join(alt) + "."
+
+
+# --- stability ---------------------------------------------------------------------------------
+
+
+def stability_figure(result: stability.Result) -> tuple[Figure, str]:
+    settings = [s.name for s in result.config.settings]
+    arms = list(result.config.arms)
+    colors = _colors(arms)
+    fig = Figure(figsize=(5.4 * len(settings), 7.2), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(2, len(settings), squeeze=False))
+    for col, s in enumerate(settings):
+        top, bottom = axes[0][col], axes[1][col]
+        for a in arms:
+            cells = sorted(
+                (c for c in result.cells if c.setting == s and c.arm == a and c.error is None),
+                key=lambda c: c.lr,
+            )
+            if not cells:
+                continue
+            lrs = [c.lr for c in cells]
+            label = activation_label(a)
+            top.plot(lrs, [c.failure_rate for c in cells], "-o", ms=4, color=colors[a], label=label)
+            top.fill_between(
+                lrs,
+                [c.failure_ci[0] for c in cells],
+                [c.failure_ci[1] for c in cells],
+                color=colors[a],
+                alpha=0.12,
+            )
+            stats_ = [_ci(c.test_acc) for c in cells]
+            bottom.errorbar(
+                lrs,
+                [m * 100 for m, _, _ in stats_],
+                yerr=[
+                    [np.nan_to_num((m - lo) * 100) for m, lo, _ in stats_],
+                    [np.nan_to_num((hi - m) * 100) for m, _, hi in stats_],
+                ],
+                fmt="-o",
+                ms=3,
+                capsize=2,
+                color=colors[a],
+                label=label,
+            )
+        failed = [c for c in result.cells if c.setting == s and c.error is not None]
+        if failed:
+            top.annotate(
+                f"{len(failed)} cell task(s) failed",
+                (0.02, 0.92),
+                xycoords="axes fraction",
+                fontsize=FONT - 1,
+            )
+        lrs = next(st.lrs for st in result.config.settings if st.name == s)
+        for ax in (top, bottom):
+            ax.set_xscale("log")
+            _log_ticks(ax, lrs)
+            ax.set_xlabel("learning rate")
+        top.set_title(s)
+        top.set_ylabel("share of runs that failed")
+        top.set_ylim(-0.03, 1.03)
+        bottom.set_ylabel("test accuracy (%), failed runs at chance")
+        bottom.set_ylim(0, 102)
+        top.legend(fontsize=FONT - 1)
+    _style(fig)
+    fr, nr = result.pooled(None, 0.0)
+    fl, nl = result.pooled(None, 0.01) if 0.01 in arms else (0, 0)
+    return fig, f"Failed runs over every learning rate: ReLU {fr}/{nr}, Leaky 0.01 {fl}/{nl}."
+
+
+def report_figures(report: Any) -> dict[str, tuple[Figure, str]]:
+    """Every figure of a ``leaky.lab.report.Report``, by section name, with its alt text."""
+    out: dict[str, tuple[Figure, str]] = {
+        "leaky_relu": (
+            plotting.function_and_derivative(),
+            "Leaky ReLU is x for x >= 0 and a*x below; its derivative jumps from a to 1 at 0, "
+            "where leaky uses 1.",
+        )
+    }
+    r = report.results
+    if born_dead.NAME in r and r[born_dead.NAME].points:
+        out[born_dead.NAME] = born_dead_figure(r[born_dead.NAME])
+    if dying.NAME in r:
+        out[dying.NAME] = dying_figure(r[dying.NAME])
+    if slopes.NAME in r:
+        out["sparsity"] = sparsity_figure(r[slopes.NAME])
+    if stability.NAME in r:
+        out[stability.NAME] = stability_figure(r[stability.NAME])
+    if slopes.NAME in r:
+        out[slopes.NAME] = slopes_figure(r[slopes.NAME])
+    return out
