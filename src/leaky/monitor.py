@@ -219,10 +219,13 @@ def _kernels() -> dict[str, Any]:
     """The one-pass counting loops (numba), compiled on first use and cached on disk.
 
     Each reads every element once and keeps no temporary beyond O(units) accumulators:
-    per unit, the positive count, the zero count, the non-finite count and the sum of the
-    positive part. They run serially on the calling thread (never a second thread pool
-    beside PyTorch's). ``rows`` takes an (A, U) array (units contiguous, vectorised over
-    units, four rows at a time); ``planes`` an (A, U, L) array (vectorised over L).
+    per unit, the positive count, the zero count and the sum of the positive part; they
+    return False when a non-finite value was seen, and ``nonfinite`` then counts those
+    exactly (a second pass, only in such a batch). They run serially on the calling
+    thread (never a second thread pool beside PyTorch's). ``rows`` takes an (A, U) array
+    (units contiguous, vectorised over units, eight rows at a time); ``planes`` an
+    (A, U, L) array (vectorised over L). Measured: one pass costs about what one
+    ``tensor.sum()`` over the same activation does.
     """
     if _KERNELS:
         return _KERNELS
@@ -236,84 +239,93 @@ def _kernels() -> dict[str, Any]:
         count = _jit(fastmath={"reassoc", "contract", "nsz"})
 
         @count
+        def nonfinite(y, counts):  # pragma: no cover - numba; (A, U, L): the rare exact count
+            a_n, u_n, l_n = y.shape
+            for a in range(a_n):
+                for u in range(u_n):
+                    bad = 0
+                    for i in range(l_n):
+                        v = y[a, u, i]
+                        bad += v - v != 0  # NaN exactly for NaN and ±inf
+                    counts[2, u] += bad
+
+        @count
         def rows(y, counts, sums, take_positive, take_rest):  # pragma: no cover - numba
+            # (A, U), units contiguous: eight rows at a time, vectorised over the units.
+            # Non-finite values are detected, not counted, here (v * 0 is NaN exactly for
+            # NaN and ±inf); the caller counts them exactly in the rare batch that has any.
             a_n, u_n = y.shape
-            zero = y.dtype.type(0)
+            t = y.dtype.type
+            zero = t(0)
             p = np.zeros(u_n, y.dtype)
             z = np.zeros(u_n, y.dtype)
-            nf = np.zeros(u_n, y.dtype)
+            chk = np.zeros(u_n, y.dtype)
             s = np.zeros(u_n, y.dtype)
-            a4 = a_n - a_n % 4
-            for a in range(0, a4, 4):
-                r0 = y[a]
-                r1 = y[a + 1]
-                r2 = y[a + 2]
-                r3 = y[a + 3]
+            a8 = a_n - a_n % 8
+            for a in range(0, a8, 8):
+                r0, r1, r2, r3 = y[a], y[a + 1], y[a + 2], y[a + 3]
+                r4, r5, r6, r7 = y[a + 4], y[a + 5], y[a + 6], y[a + 7]
                 for u in range(u_n):
-                    v0 = r0[u]
-                    v1 = r1[u]
-                    v2 = r2[u]
-                    v3 = r3[u]
-                    p[u] += (
-                        y.dtype.type(v0 > 0)
-                        + y.dtype.type(v1 > 0)
-                        + y.dtype.type(v2 > 0)
-                        + y.dtype.type(v3 > 0)
+                    v0, v1, v2, v3 = r0[u], r1[u], r2[u], r3[u]
+                    v4, v5, v6, v7 = r4[u], r5[u], r6[u], r7[u]
+                    p[u] += ((t(v0 > 0) + t(v1 > 0)) + (t(v2 > 0) + t(v3 > 0))) + (
+                        (t(v4 > 0) + t(v5 > 0)) + (t(v6 > 0) + t(v7 > 0))
                     )
-                    s[u] += max(v0, zero) + max(v1, zero) + max(v2, zero) + max(v3, zero)
-                    z[u] += (
-                        y.dtype.type(v0 == 0)
-                        + y.dtype.type(v1 == 0)
-                        + y.dtype.type(v2 == 0)
-                        + y.dtype.type(v3 == 0)
+                    s[u] += ((max(v0, zero) + max(v1, zero)) + (max(v2, zero) + max(v3, zero))) + (
+                        (max(v4, zero) + max(v5, zero)) + (max(v6, zero) + max(v7, zero))
                     )
-                    nf[u] += (  # v - v is NaN exactly for NaN and ±inf
-                        y.dtype.type(v0 - v0 != 0)
-                        + y.dtype.type(v1 - v1 != 0)
-                        + y.dtype.type(v2 - v2 != 0)
-                        + y.dtype.type(v3 - v3 != 0)
+                    z[u] += ((t(v0 == 0) + t(v1 == 0)) + (t(v2 == 0) + t(v3 == 0))) + (
+                        (t(v4 == 0) + t(v5 == 0)) + (t(v6 == 0) + t(v7 == 0))
                     )
-            for a in range(a4, a_n):
+                    chk[u] += ((v0 * zero + v1 * zero) + (v2 * zero + v3 * zero)) + (
+                        (v4 * zero + v5 * zero) + (v6 * zero + v7 * zero)
+                    )
+            for a in range(a8, a_n):
                 r = y[a]
                 for u in range(u_n):
                     v = r[u]
-                    p[u] += y.dtype.type(v > 0)
+                    p[u] += t(v > 0)
                     s[u] += max(v, zero)
-                    z[u] += y.dtype.type(v == 0)
-                    nf[u] += y.dtype.type(v - v != 0)
+                    z[u] += t(v == 0)
+                    chk[u] += v * zero
+            finite = True
             for u in range(u_n):
                 if take_positive:
                     counts[0, u] += np.int64(p[u])
                 if take_rest:
                     counts[1, u] += np.int64(z[u])
-                    counts[2, u] += np.int64(nf[u])
                     sums[u] += s[u]
+                finite = finite and chk[u] == 0
+            return finite
 
         @count
         def planes(y, counts, sums, take_positive, take_rest):  # pragma: no cover - numba
+            # (A, U, L): vectorised over L (a convolution's positions)
             a_n, u_n, l_n = y.shape
             zero = y.dtype.type(0)
+            finite = True
             for a in range(a_n):
                 for u in range(u_n):
                     r = y[a, u]
                     p = zero
                     z = zero
-                    nf = zero
+                    chk = zero
                     s = zero
                     for i in range(l_n):
                         v = r[i]
                         p += v > 0
                         s += max(v, zero)
                         z += v == 0
-                        nf += v - v != 0
+                        chk += v * zero
                     if take_positive:
                         counts[0, u] += np.int64(p)
                     if take_rest:
                         counts[1, u] += np.int64(z)
-                        counts[2, u] += np.int64(nf)
                         sums[u] += s
+                    finite = finite and chk == 0
+            return finite
 
-        _KERNELS.update(rows=rows, planes=planes)
+        _KERNELS.update(rows=rows, planes=planes, nonfinite=nonfinite)
     return _KERNELS
 
 
@@ -341,18 +353,23 @@ def _count(
     """
     if arrays is not None and t.dtype in _KERNEL_DTYPES:
         if t.ndim == 2 and dim == 1 and t.is_contiguous() and t.shape[0] < _MAX_EXACT_F32:
-            _kernels()["rows"](t.numpy(), arrays[0], arrays[1], positive, rest)  # Linear
+            flat = t.numpy()  # Linear: the common case, straight to the loop
+            if not _kernels()["rows"](flat, arrays[0], arrays[1], positive, rest) and rest:
+                _kernels()["nonfinite"](flat[:, :, None], arrays[0])
             return
         view = _as_units(t, dim)
         if view is not None and view.shape[2] < _MAX_EXACT_F32:
             kernels = _kernels()
+            finite = True
             if view.shape[2] == 1:
                 flat = view.squeeze(2)
                 for start in range(0, flat.shape[0], _MAX_EXACT_F32 - 1):
                     chunk = flat[start : start + _MAX_EXACT_F32 - 1].numpy()
-                    kernels["rows"](chunk, arrays[0], arrays[1], positive, rest)
+                    finite &= kernels["rows"](chunk, arrays[0], arrays[1], positive, rest)
             else:
-                kernels["planes"](view.numpy(), arrays[0], arrays[1], positive, rest)
+                finite = kernels["planes"](view.numpy(), arrays[0], arrays[1], positive, rest)
+            if not finite and rest:
+                kernels["nonfinite"](view.numpy(), arrays[0])
             return
     # Elsewhere (GPU, float16/bfloat16, strided views): PyTorch's reductions, exact counts.
     if t.ndim == 1:
