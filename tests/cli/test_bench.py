@@ -53,7 +53,8 @@ def test_cli_crossover_table() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--kernels", "--crossover"], "--kernels and --crossover are two different benchmarks"),
+        (["--kernels", "--crossover"], "--kernels and --crossover are different benchmarks"),
+        (["--training", "--sizes", "8"], "--sizes does not apply to --training"),
         (["--sizes", "8"], "--sizes does not apply to the suite"),
         (["--dtype", "float32"], "--dtype does not apply to the suite"),
         (["--no-cold"], "--cold/--no-cold does not apply to the suite"),
@@ -119,3 +120,18 @@ def test_suite_prints_ratios_writes_json_and_checks_targets(
     checked = CliRunner().invoke(app, ["bench", "--runs", "1", "--check"])
     assert checked.exit_code == 1
     assert "1 row(s) missed their target: alloc_24" in " ".join(checked.output.split())
+
+
+def test_training_prints_the_batched_speed_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leaky.lab import batched
+
+    real = batched.speedup
+    monkeypatch.setattr(
+        batched, "speedup", lambda seeds, steps, repeats: real(seeds=2, steps=2, repeats=repeats)
+    )
+    out = tmp_path / "t.json"
+    result = CliRunner().invoke(app, ["bench", "--training", "--runs", "2", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(out.read_text())["batched_seconds"]) == 2

@@ -40,6 +40,14 @@ def bench(
     crossover: Annotated[
         bool, typer.Option(help="Only time serial against threaded loops per size.")
     ] = False,
+    training: Annotated[
+        bool,
+        typer.Option(
+            "--training",
+            help="Only time 10 seeds of the MNIST-1D MLP trained as one batched model "
+            "against one after another.",
+        ),
+    ] = False,
     runs: Annotated[
         int | None,
         typer.Option(help="Runs of the suite, each in a fresh process (default 5)."),
@@ -80,15 +88,25 @@ def bench(
     from leaky import _validate
     from leaky.lab import bench as bench_mod
 
-    if kernels and crossover:
-        fail("--kernels and --crossover are two different benchmarks; give one of them.")
-    which = "--kernels" if kernels else "--crossover" if crossover else "the suite"
+    chosen = [
+        name
+        for name, on in (
+            ("--kernels", kernels),
+            ("--crossover", crossover),
+            ("--training", training),
+        )
+        if on
+    ]
+    if len(chosen) > 1:
+        fail(f"{' and '.join(chosen)} are different benchmarks; give one of them.")
+    which = chosen[0] if chosen else "the suite"
     given = {"--runs": runs, "--check": check or None, "--sizes": sizes, "--dtype": dtype}
     given |= {"--cold/--no-cold": cold}
     applies = {
         "the suite": ("--runs", "--check"),
         "--kernels": ("--sizes", "--dtype", "--cold/--no-cold"),
         "--crossover": ("--sizes", "--dtype"),
+        "--training": ("--runs",),
     }[which]
     refused = [name for name, value in given.items() if value is not None and name not in applies]
     if refused:
@@ -105,7 +123,11 @@ def bench(
     if bad:
         fail(f"--dtype must be one of {', '.join(bench_mod.DTYPES)}. Got {', '.join(bad)}.")
     size_list = _parse_sizes(sizes) if sizes is not None else None
-    if crossover:
+    if training:
+        if budget is not None:
+            fail("--budget does not apply to --training.")
+        _training(5 if runs is None else runs, json_out)
+    elif crossover:
         _crossover(size_list, dtypes, 0.1 if budget is None else budget, json_out)
     elif kernels:
         _full(
@@ -151,6 +173,31 @@ def _suite(runs: int, budget: float, check: bool, json_out: Path | None) -> None
     missed = [r.key for r in result.rows if not r.met]
     if check and missed:
         fail(f"{len(missed)} row(s) missed their target: {', '.join(missed)}", code=1)
+
+
+def _training(runs: int, json_out: Path | None) -> None:
+    from leaky.lab import batched
+
+    result = batched.speedup(seeds=10, steps=300, repeats=runs)
+    ratios, cpu = result.ratios, result.cpu_ratios
+    print_table(
+        ("seeds", "steps", "batched s", "one after another s", "speed-up (wall)", "speed-up (CPU)"),
+        (
+            (
+                "10",
+                "300",
+                f"{b:.2f}",
+                f"{q:.2f}",
+                f"{r:.2f}",
+                f"{c:.2f}",
+            )
+            for b, q, r, c in zip(
+                result.batched_seconds, result.sequential_seconds, ratios, cpu, strict=True
+            )
+        ),
+        title="MNIST-1D MLP, 10 seeds: one batched model against one run per seed",
+    )
+    write_json(json_out, result.to_dict())
 
 
 def _crossover(
