@@ -671,3 +671,19 @@ def test_memory_is_o_units_and_nothing_per_batch() -> None:
         for name, g in state.items()
     }
     assert sizes == {"<root>:F.gelu": [4 * 8], "relu": [4 * 64]}
+
+
+def test_batch_counts_a_training_step_that_calls_the_models_parts() -> None:
+    model = nn.Sequential(_mlp(nn.ReLU()))  # the step below calls the inner part only
+    monitor = DeadUnitMonitor(model)
+    with pytest.raises(RuntimeError, match=r"batch\(\) needs an active monitor"), monitor.batch():
+        pass
+    with monitor:
+        for x in _batches(3):
+            model[0](x)  # outside the model's forward: not a batch of the model
+        assert monitor.report().batches == 0 and monitor.report().layers[0].units == 0
+        for x in _batches(3):
+            with monitor.batch():
+                model[0](x)
+    report = monitor.compute()  # torchmetrics' name for report()
+    assert report.batches == 3 and report.layers[0].dead == PLANTED
