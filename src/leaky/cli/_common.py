@@ -19,7 +19,8 @@
   dependencies, with the working directory searched last (appended to ``sys.path``): a
   file there named like an installed module (``optuna.py``, ``torch.py``) is never imported
   in its place.
-- ``QUICK``, ``SEED``, ``JOBS``, ``JSON``, ``FORMAT`` are the options several commands take.
+- ``SEED``, ``JSON``, ``FORMAT`` are the options several commands take. (Progress bars of
+  long jobs are ``leaky.lab.progress``'s.)
 """
 
 from __future__ import annotations
@@ -227,51 +228,7 @@ def load_user_object(spec: str, option: str, command: str, *, dependencies: Sequ
         fail(f"importing {module!r} for {option} raised {type(err).__name__}: {err}")
 
 
-def check_jobs(jobs: int) -> None:
-    if jobs < 1:
-        fail(f"--jobs must be at least 1. Got {jobs}.")
-
-
-class Bars:
-    """Rich progress bars, one per task, fed by the experiments' (task, done, total) calls."""
-
-    def __init__(self) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        self.progress = Progress(
-            TextColumn("{task.description:<24}", markup=False),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-        )
-        self.tasks: dict[str, Any] = {}
-
-    def __enter__(self) -> Bars:
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.progress.__exit__(*exc)
-
-    def __call__(self, task: str, done: int, total: int) -> None:
-        if task not in self.tasks:
-            self.tasks[task] = self.progress.add_task(task, total=total)
-        self.progress.update(self.tasks[task], completed=done, total=total)
-
-    def for_task(self, task: str) -> Callable[[int, int], None]:
-        return lambda done, total: self(task, done, total)
-
-
-QUICK = typer.Option(help="Tiny settings: seconds instead of minutes.")
 SEED = typer.Option(help="Base seed; the same seed gives the same numbers.")
-JOBS = typer.Option(help="Processes for independent training runs.")
 JSON = typer.Option("--json", help="Also write the numbers to this JSON file.")
 FORMAT = typer.Option(
     "--format", "-f", help="How to show the result: table (for people) or json (on stdout)."
