@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from leaky.cli._common import console, fail, print_table, write_json
+from leaky.cli._common import console, fail, print_table, say, styled, write_json
 
 DEFAULT_SIZES = "16,20,24,26"
 
@@ -162,13 +162,13 @@ def _suite(runs: int, budget: float, check: bool, json_out: Path | None) -> None
                 f"{r.median:.2f}",
                 f"{r.low:.2f}-{r.high:.2f}",
                 f">= {r.target:g}",
-                "[green]yes[/]" if r.met else "[red]no[/]",
+                styled("yes", "green") if r.met else styled("no", "red"),
             )
             for r in result.rows
         ),
         title=f"speed ratio (> 1: leaky faster; monitor: plain / monitored) over {runs} runs",
     )
-    console.print(f"machine: {result.machine}", highlight=False, markup=False)
+    say(f"machine: {result.machine}")
     write_json(json_out, result.to_dict())
     missed = [r.key for r in result.rows if not r.met]
     if check and missed:
@@ -253,7 +253,7 @@ def _full(
                 t.op,
                 t.dtype,
                 _power(t.size),
-                f"[bold]{t.method}[/]" if t.method == "leaky" else t.method,
+                styled(t.method, "bold") if t.method == "leaky" else t.method,
                 f"{t.gbps:.1f}",
                 f"±{t.spread * 50:.0f}%",
                 f"{t.ratio:.2f}",
@@ -272,17 +272,17 @@ def _full(
                 str(row["reference"]),
                 f"{row['ratio']:.2f}",
                 f">= {row['target']}",
-                "[green]yes[/]" if row["met"] else "[red]no[/]",
+                styled("yes", "green") if row["met"] else styled("no", "red"),
             )
             for row in result.targets()
         ),
         title="targets",
     )
     if result.cold_start:
-        console.print(
+        say(
             "cold start: import leaky {import_leaky_s:.3f} s beyond NumPy; first call "
             "{first_call_empty_cache_s:.2f} s with an empty kernel cache, "
             "{first_call_warm_cache_s:.3f} s with a warm one".format(**result.cold_start)
         )
-    console.print(f"machine: {result.machine}", highlight=False)
+    say(f"machine: {result.machine}")
     write_json(json_out, asdict(result))

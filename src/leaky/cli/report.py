@@ -168,8 +168,10 @@ def compare(
     from leaky.lab import report as report_mod
     from leaky.lab.progress import auto_progress
 
-    with errors():
-        slope_list = [float(v) for v in slopes.split(",") if v.strip()] if slopes.strip() else []
+    try:
+        slope_list = [float(v) for v in slopes.split(",") if v.strip()]
+    except ValueError:
+        fail(f"--slopes takes comma-separated numbers in [0, 1], like 0,0.01,0.1. Got {slopes!r}.")
     with errors():
         n = _validate.count(seeds, "--seeds", "leaky compare", low=2)
         config = compare_mod.Config(
@@ -190,9 +192,12 @@ def compare(
         )
     )
     data = result.to_dict()
-    write_json(Path(out) / "compare.json", data)
-    figures.save(compare_mod.figure(result), Path(out) / "compare.png")
+    write_json(Path(out) / "compare.json", data)  # first: kept whatever happens next
     write_json(json_out, data)
+    try:
+        figures.save(compare_mod.figure(result), Path(out) / "compare.png")
+    except (OSError, ValueError) as err:
+        fail(f"the figure could not be written ({err}); compare.json holds the results", code=1)
 
     def table() -> None:
         print_table(

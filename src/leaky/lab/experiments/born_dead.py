@@ -164,7 +164,7 @@ def plan(scale: str, seed: int = 0) -> Config:
             (Arm(0.0), Arm(0.0, "rai"), Arm(0.01)), (3,), (2, 10), 200, 32, (10,), 30, 50, seed
         )
     if scale == "standard":
-        return Config(ARMS, (2, 3), (2, 5, 10, 20, 30, 50), 2000, 64, (10, 20), 100, 200, seed)
+        return Config(ARMS, (2, 3), (2, 5, 10, 20, 30, 50), 2000, 64, (10, 20), 100, 150, seed)
     return Config(
         ARMS, (2, 3, 4, 6), (2, 3, 5, 10, 20, 30, 50), 10000, 64, (5, 10, 20, 30), 300, 400, seed
     )

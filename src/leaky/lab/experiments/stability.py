@@ -56,6 +56,7 @@ class Setting:
     steps: int
     batch_size: int
     classes: int
+    arms: tuple[float | str, ...] | None = None  # fewer arms than the study's (cost)
 
     def train_config(self, activation: float | str, lr: float, seeds: Sequence[int]) -> TrainConfig:
         return TrainConfig(
@@ -76,6 +77,9 @@ class Config:
     settings: tuple[Setting, ...]
     arms: tuple[float | str, ...] = ARMS
     seeds: tuple[int, ...] = tuple(range(10))
+
+    def arms_of(self, setting: Setting) -> tuple[float | str, ...]:
+        return tuple(a for a in self.arms if setting.arms is None or a in setting.arms)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -103,7 +107,8 @@ def plan(scale: str, seed: int = 0) -> Config:
             arms=(0.0, 0.01, 1.0),
             seeds=tuple(base + s for s in range(3)),
         )
-    n_seeds, steps = (10, 1500) if scale == "standard" else (20, 3000)
+    n_seeds, steps = (10, 1000) if scale == "standard" else (20, 3000)
+    mnist_arms = (0.0, 0.01, 0.1, "gelu") if scale == "standard" else None
     return Config(
         (
             Setting("spirals, SGD", "mlp", "spirals", "sgd", _geometric(1.0, 4.0, 6), steps, 32, 2),
@@ -116,6 +121,7 @@ def plan(scale: str, seed: int = 0) -> Config:
                 steps,
                 100,
                 10,
+                arms=mnist_arms,
             ),
         ),
         seeds=tuple(base + s for s in range(n_seeds)),
@@ -132,7 +138,7 @@ def tasks(config: Config) -> list[Task]:
             label=f"{setting.name} {activation_label(arm)} lr {lr:g}",
         )
         for setting in config.settings
-        for arm in config.arms
+        for arm in config.arms_of(setting)
         for lr in setting.lrs
     ]
 
@@ -250,13 +256,13 @@ def summarize(config: Config, outcomes: Sequence[Outcome]) -> Result:
     cells = tuple(
         _cell(setting, arm, lr, next(it))
         for setting in config.settings
-        for arm in config.arms
+        for arm in config.arms_of(setting)
         for lr in setting.lrs
     )
     critical: dict[str, dict[str, float | None]] = {}
     for setting in config.settings:
         critical[setting.name] = {}
-        for arm in config.arms:
+        for arm in config.arms_of(setting):
             rates = [
                 (c.lr, c.failure_rate)
                 for c in cells
