@@ -256,9 +256,11 @@ def sparsity_claim(result: slopes.Result | None, preliminary: bool) -> Claim:
         return Claim(key, title, QUOTES[key], None)
     comps = []
     for model in result.config.models:
+        if 1.0 not in result.config.arms_of(model):
+            continue
         identity = result.arm(model, 1.0)
         leaky = sorted(
-            (a for a in result.config.arms if a not in (0.0, 1.0, "gelu")),
+            (a for a in result.config.arms_of(model) if a not in (0.0, 1.0, "gelu")),
             key=lambda a: (a != slopes.DEFAULT_SLOPE, a),
         )
         for a in (*leaky, 0.0):  # ReLU against the identity too: the measure can tell
@@ -268,7 +270,7 @@ def sparsity_claim(result: slopes.Result | None, preliminary: bool) -> Claim:
     model = result.config.models[0]
     rows = ", ".join(
         f"{result.arm(model, a).label} {_pct(result.arm(model, a).mean('near_zero'))}"
-        for a in result.config.arms
+        for a in result.config.arms_of(model)
     )
     close = (
         slopes.sparsity_comparison(

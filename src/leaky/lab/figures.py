@@ -255,7 +255,7 @@ def _slope_axis(ax: Any) -> None:
 def _per_slope(ax: Any, result: slopes.Result, model: str, key: str, color: str) -> None:
     xs, means, lows, highs = [], [], [], []
     rng = np.random.default_rng(1)
-    for a in result.config.arms:
+    for a in result.config.arms_of(model):
         if a == "gelu":
             continue
         arm = result.arm(model, a)
@@ -287,7 +287,7 @@ def _per_slope(ax: Any, result: slopes.Result, model: str, key: str, color: str)
         capsize=3,
         label=model,
     )
-    if "gelu" in result.config.arms:
+    if "gelu" in result.config.arms_of(model):
         arm = result.arm(model, "gelu")
         gm, _, _ = _ci(getattr(arm, key))
         ax.axhline(gm, color=color, ls=":", lw=1, label=f"GELU ({model})")
@@ -308,7 +308,7 @@ def sparsity_figure(result: slopes.Result) -> tuple[Figure, str]:
     model = result.config.models[0]
     parts = [
         f"{activation_label(a)} {result.arm(model, a).mean('near_zero'):.0f} %"
-        for a in result.config.arms
+        for a in result.config.arms_of(model)
         if not result.arm(model, a).error
     ]
     return fig, f"Outputs near zero ({model}): " + ", ".join(parts) + "."

@@ -48,6 +48,7 @@ from leaky.lab.progress import Progress
 MARKER = ".leaky-report"
 """The file every report folder carries: only a folder holding it is ever written into."""
 PLAN_FILE = "plan.json"
+SETUP_FILE = "setup.json"  # the last run's setup: kept for --from
 SCALES = ("quick", "standard", "full")
 EXPERIMENTS = {m.NAME: m for m in (harness, born_dead, dying, slopes, stability)}
 """Every experiment of the report, by name, in the order the report runs and shows them."""
@@ -224,6 +225,7 @@ def build(
     setup = machine_setup(
         p, results.backend, time.perf_counter() - start, results.ran, results.cached
     )
+    (out / SETUP_FILE).write_text(json.dumps(setup, indent=1))
     report = summarize(p, outcomes, setup)
     write(out, report)
     return out, report
@@ -248,13 +250,11 @@ def rerender(folder: str | Path) -> tuple[Path, Report]:
     p = StudyPlan.from_dict(json.loads((folder / PLAN_FILE).read_text()))
     with Store(folder, create=False) as store:
         outcomes = {name: store.load(tasks) for name, tasks in p.tasks().items()}
-    previous = folder / "results.json"
     setup: dict[str, Any] = {}
-    if previous.is_file():
-        try:
-            setup = dict(json.loads(previous.read_text()).get("setup", {}))
-        except (OSError, ValueError):
-            setup = {}
+    try:
+        setup = dict(json.loads((folder / SETUP_FILE).read_text()))
+    except (OSError, ValueError):
+        setup = {}
     setup["rendered"] = "from the stored results (leaky report --from)"
     report = summarize(p, outcomes, setup)
     write(folder, report)
@@ -392,8 +392,10 @@ def _verdict_cell(v: stats.Verdict | None) -> str:
 
 
 def _effect(v: stats.Verdict | None) -> str:
-    if v is None or v.verdict == stats.SANITY:
+    if v is None:
         return "—"
+    if v.verdict == stats.SANITY:
+        return f"{v.effect:.3g}"
     return f"{v.effect:+.3g} [{v.ci_low:+.3g}, {v.ci_high:+.3g}]"
 
 
@@ -415,16 +417,17 @@ def _runs(v: stats.Verdict | None) -> str:
 def markdown_table(report: Report) -> str:
     """The verdict table (Markdown), as the README shows it."""
     lines = [
-        "| claim | verdict | primary measure: effect [95 % CI] | test, p | n | finding |",
+        "| claim | verdict | primary comparison; measure: A - B [95 % CI] | test, p | n "
+        "| finding |",
         "|---|---|---|---|---|---|",
     ]
     for c in report.claims:
         v = c.primary
         measure = "—" if v is None else v.measure
         test = "—" if v is None or v.verdict == stats.SANITY else f"{v.test}, p = {_p(v)}"
+        what = "—" if v is None else f"{v.claim}; {measure}: {_effect(v)}"
         lines.append(
-            f"| {c.title} | **{_verdict_cell(v)}** | {measure}: {_effect(v)} | {test} | "
-            f"{_runs(v)} | {c.finding} |"
+            f"| {c.title} | **{_verdict_cell(v)}** | {what} | {test} | {_runs(v)} | {c.finding} |"
         )
     return "\n".join(lines)
 
@@ -496,8 +499,9 @@ def page(report: Report, alt: Mapping[str, str]) -> str:
     )
     claim_rows = "".join(
         f"<tr><td>{esc(c.title)}<div class=rule><i>“{esc(c.quote)}”</i></div></td>"
-        f"<td>{_badge(c.primary)}</td><td>{esc(c.primary.measure if c.primary else '—')}: "
-        f"{esc(_effect(c.primary))}</td><td>{esc(c.primary.test if c.primary else '—')}, "
+        f"<td>{_badge(c.primary)}</td><td>{esc(c.primary.claim if c.primary else '—')}"
+        f"<div class=rule>{esc(c.primary.measure if c.primary else '—')}: "
+        f"{esc(_effect(c.primary))}</div></td><td>{esc(c.primary.test if c.primary else '—')}, "
         f"p = {esc(_p(c.primary))}</td><td>{esc(_runs(c.primary))}</td>"
         f"<td>{esc(c.finding)}"
         + "".join(f"<div class=rule>{esc(n)}</div>" for n in c.notes)
@@ -600,7 +604,7 @@ a measure that can fail, against controls run through the same code, by the rule
 beside it (<code>leaky.lab.claims</code>, <code>leaky.lab.stats</code>): supported, not
 supported, or inconclusive (we cannot tell). Every number is in
 <a href="results.json">results.json</a>.</p>
-<table><tr><th>claim</th><th>verdict</th><th>primary measure: A - B [95 % CI]</th><th>test</th>
+<table><tr><th>claim</th><th>verdict</th><th>primary comparison; A - B [95 % CI]</th><th>test</th>
 <th>n</th><th>finding</th></tr>
 {claim_rows}
 </table>

@@ -96,7 +96,7 @@ class Config:
 
 def plan(scale: str, seed: int = 0) -> Config:
     """The grid per scale. ``standard`` fits ``make demo``'s budget: every slope on the MLP
-    (2,000 steps), five arms on the CNN (1,500 steps); ``full`` is the paper's recipe (6,000
+    (2,000 steps), five arms on the CNN (1,000 steps); ``full`` is the paper's recipe (6,000
     steps) on both, every arm, 20 seeds."""
     base = 1000 * seed
     if scale == "quick":
@@ -108,7 +108,7 @@ def plan(scale: str, seed: int = 0) -> Config:
             tuple(base + s for s in range(10)),
             2000,
             cnn_arms=(0.0, 0.01, 0.1, 0.3, 1.0),
-            cnn_steps=1500,
+            cnn_steps=1000,
         )
     return Config(("mlp", "cnn"), ARMS, tuple(base + s for s in range(20)), 6000)
 
@@ -253,9 +253,7 @@ def _arm(model: str, arm: float | str, config: Config, outcome: Outcome) -> Arm:
 
 def summarize(config: Config, outcomes: Sequence[Outcome]) -> Result:
     it = iter(outcomes)
-    arms = tuple(
-        _arm(m, a, config, next(it)) for m in config.models for a in config.arms_of(m)
-    )
+    arms = tuple(_arm(m, a, config, next(it)) for m in config.models for a in config.arms_of(m))
     return Result(config, arms)
 
 

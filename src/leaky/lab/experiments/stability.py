@@ -107,17 +107,19 @@ def plan(scale: str, seed: int = 0) -> Config:
             arms=(0.0, 0.01, 1.0),
             seeds=tuple(base + s for s in range(3)),
         )
-    n_seeds, steps = (10, 1000) if scale == "standard" else (20, 3000)
+    n_seeds, steps, lrs = (10, 1000, 5) if scale == "standard" else (20, 3000, 7)
     mnist_arms = (0.0, 0.01, 0.1, "gelu") if scale == "standard" else None
     return Config(
         (
-            Setting("spirals, SGD", "mlp", "spirals", "sgd", _geometric(1.0, 4.0, 6), steps, 32, 2),
+            Setting(
+                "spirals, SGD", "mlp", "spirals", "sgd", _geometric(1.0, 4.0, lrs), steps, 32, 2
+            ),
             Setting(
                 "MNIST-1D, Adam",
                 "mlp",
                 "mnist1d",
                 "adam",
-                _geometric(0.02, 0.5, 5),
+                _geometric(0.02, 0.5, lrs - 1),
                 steps,
                 100,
                 10,
