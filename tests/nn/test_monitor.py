@@ -687,3 +687,45 @@ def test_batch_counts_a_training_step_that_calls_the_models_parts() -> None:
                 model[0](x)
     report = monitor.compute()  # torchmetrics' name for report()
     assert report.batches == 3 and report.layers[0].dead == PLANTED
+
+
+@pytest.mark.parametrize("shape", [(1031, 129), (9, 33, 37, 41)])  # rows, and planes
+def test_large_activations_are_counted_exactly_on_pytorchs_thread_team(
+    shape: tuple[int, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large activations are split over PyTorch's own OpenMP team (never a second pool);
+    the counts stay exact, NaN and ±inf included."""
+    from leaky import _openmp, monitor
+    from leaky.monitor import _count
+
+    monkeypatch.setattr(monitor, "_TEAM_MIN_BYTES", 1 << 17)  # these are 0.5 MiB
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        team = _openmp.team()
+        assert team is not None  # PyTorch's Linux wheels run an OpenMP team
+        runs: list[tuple[int, int]] = []
+        original = type(team).run
+
+        def run(self: _openmp.Team, function: int, data: int) -> None:
+            runs.append((function, data))
+            original(self, function, data)
+
+        monkeypatch.setattr(type(team), "run", run)
+        g = torch.Generator().manual_seed(2)
+        t = torch.randn(*shape, generator=g)
+        t[t.abs() < 0.3] = 0.0
+        flat = t.view(-1)
+        flat[::1009] = float("nan")
+        flat[5::2003] = float("inf")
+        flat[7::3001] = float("-inf")
+        counts = torch.zeros(3, shape[1], dtype=torch.int64)
+        sums = torch.zeros(shape[1], dtype=torch.float64)
+        _count(t, 1, counts, sums, True, True, (counts.numpy(), sums.numpy()))
+        assert len(runs) == 1
+    finally:
+        torch.set_num_threads(threads)
+    positive, zeros, bad, total = _reference(t, 1)
+    assert counts.tolist() == [positive, zeros, bad]
+    finite = torch.tensor(bad) == 0
+    assert torch.allclose(sums[finite], total[finite], rtol=1e-5)
