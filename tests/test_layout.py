@@ -44,7 +44,7 @@ def _layer(module: str) -> int:
     parts = module.split(".")
     if parts[0] != "leaky" or len(parts) == 1:
         return LAYERS["core"]
-    if parts[1] in ("nn", "monitor"):
+    if parts[1] in ("nn", "monitor", "integrations"):
         return LAYERS["torch"]
     return LAYERS.get(parts[1], LAYERS["core"])
 
