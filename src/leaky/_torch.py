@@ -196,6 +196,11 @@ def forward(x: Tensor, a: float) -> Tensor:
     return _values(x, a)
 
 
+def records_grad(x: Tensor) -> bool:
+    """True when an operation on ``x`` would record an autograd graph here."""
+    return x.requires_grad and torch.is_grad_enabled()
+
+
 def forward_out(x: Tensor, a: float, out: Tensor) -> Tensor:
     """leaky_relu of ``x`` written into ``out`` (checked by the caller; may be ``x``)."""
     with torch.no_grad():

@@ -117,8 +117,7 @@ def leaky_relu(x: Any, negative_slope: float = 0.01, *, out: Any = None) -> Any:
 
         if out is None:
             return _torch.forward(x, a)
-        grad = x.requires_grad and _torch.torch.is_grad_enabled()
-        _validate.xp_out(out, x, func, records_grad=grad)
+        _validate.xp_out(out, x, func, records_grad=_torch.records_grad(x))
         return _torch.forward_out(x, a, out)  # straight into out: no full-size temporary
     return _xp_result(_xp.forward(xp, x, a), out, func)
 

@@ -670,4 +670,7 @@ def suite(
         for key, what, ref, target in SUITE
         if key in per_run[0]
     ]
+    import numba  # noqa: F401  (their versions go into machine())
+    import torch  # noqa: F401
+
     return Suite(rows, runs, machine(), round(time.perf_counter() - start, 1))
