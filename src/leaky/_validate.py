@@ -354,6 +354,36 @@ def positive_real(value: Any, param: str, func: str, *, zero: bool = False) -> f
     return x
 
 
+def closed_fraction(value: Any, param: str, func: str) -> float:
+    """A real number in [0, 1] (a fraction of inputs, of units)."""
+    x = _real(value)
+    if x is None or not 0 <= x <= 1:
+        raise ValueError(
+            f"The '{param}' parameter of {func} must be a number in [0, 1]. "
+            f"Got {_received(value)} instead."
+        )
+    return x
+
+
+def optional_flag(value: Any, param: str, func: str) -> bool | None:
+    """None, or a bool (``TypeError`` for anything else)."""
+    if value is not None and not isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            f"The '{param}' parameter of {func} must be a bool. Got {_received(value)} instead."
+        )
+    return None if value is None else bool(value)
+
+
+def is_a(value: Any, param: str, func: str, cls: type, name: str) -> Any:
+    """An instance of ``cls`` (subclasses welcome); ``TypeError`` naming ``name`` otherwise."""
+    if not isinstance(value, cls):
+        raise TypeError(
+            f"The '{param}' parameter of {func} must be a {name}. "
+            f"Got {type(value).__name__} instead."
+        )
+    return value
+
+
 def count(value: Any, param: str, func: str, *, low: int = 0, high: int | None = None) -> int:
     """An integer (not a bool) in [low, high]."""
     ok = not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, np.integer))

@@ -65,6 +65,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 
+from leaky import _validate
 from leaky.nn import LeakyReLU, _functional_calls
 
 if TYPE_CHECKING:
@@ -109,7 +110,8 @@ _ACTIVATION_FREE = frozenset(
 
 def _kind(module: nn.Module) -> str:
     if isinstance(module, LEAKY_LIKE):
-        return "leaky"
+        # slope 0 is ReLU: no output and no gradient below zero (leaky's ReLU control)
+        return "relu" if getattr(module, "negative_slope", None) == 0 else "leaky"
     if isinstance(module, RELU_LIKE):
         return "relu"
     return "smooth"
@@ -1094,19 +1096,12 @@ class DeadUnitMonitor:
         functional: bool | None = None,
         on_snapshot: SnapshotCallback | None = None,
     ) -> None:
-        if not isinstance(model, nn.Module):
-            raise TypeError(
-                "The 'model' parameter of DeadUnitMonitor must be a torch.nn.Module. "
-                f"Got {type(model).__name__} instead."
-            )
-        self.tau = _check_fraction(tau, "tau", upper=math.inf)
-        self.near_dead = _check_fraction(near_dead, "near_dead", upper=1.0)
-        for flag, value in (("count_eval", count_eval), ("functional", functional)):
-            if value is not None and not isinstance(value, bool):
-                raise TypeError(
-                    f"The '{flag}' parameter of DeadUnitMonitor must be a bool. "
-                    f"Got {value!r} instead."
-                )
+        func = "DeadUnitMonitor"
+        _validate.is_a(model, "model", func, nn.Module, "torch.nn.Module")
+        self.tau = _validate.positive_real(tau, "tau", func, zero=True)
+        self.near_dead = _validate.closed_fraction(near_dead, "near_dead", func)
+        _validate.optional_flag(count_eval, "count_eval", func)
+        _validate.optional_flag(functional, "functional", func)
         self.model = model
         self.count_eval = count_eval
         self.functional = modules is None if functional is None else functional
@@ -1304,7 +1299,11 @@ class DeadUnitMonitor:
                 a process group with more than one process is initialised. The monitor's
                 own counts are left as they are.
         """
-        t = self.tau if tau is None else _check_fraction(tau, "tau", upper=math.inf)
+        t = (
+            self.tau
+            if tau is None
+            else _validate.positive_real(tau, "tau", "DeadUnitMonitor.report", zero=True)
+        )
         if _should_sync(sync):
             groups, batches, skipped = self._synced()
         else:
@@ -1509,16 +1508,6 @@ class DeadUnitMonitor:
             f"count_eval={self.count_eval}, batches={self.batches}, skipped={self.skipped}, "
             f"active={self.active})"
         )
-
-
-def _check_fraction(value: Any, name: str, upper: float) -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not ok or not 0 <= value <= upper:
-        bound = "a number >= 0" if math.isinf(upper) else f"a number in [0, {upper:g}]"
-        raise ValueError(
-            f"The '{name}' parameter of DeadUnitMonitor must be {bound}. Got {value!r}."
-        )
-    return float(value)
 
 
 def _should_sync(sync: bool | None) -> bool:

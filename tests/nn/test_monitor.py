@@ -53,7 +53,9 @@ def _run(model: nn.Module, shape: tuple[int, ...], batches: int = 5, **kw: objec
     return mon.report()
 
 
-@pytest.mark.parametrize("act", [nn.ReLU(), nn.ReLU(inplace=True), nn.ReLU6()])
+@pytest.mark.parametrize(
+    "act", [nn.ReLU(), nn.ReLU(inplace=True), nn.ReLU6(), LeakyReLU(0.0), nn.LeakyReLU(0.0)]
+)
 def test_planted_dead_units_in_linear_layers_are_found_exactly(act: nn.Module) -> None:
     report = _run(_mlp(act), (32, 6))
     (layer,) = report.layers
