@@ -96,6 +96,51 @@ def test_dying_counts_near_dead_units_per_member() -> None:
     assert np.all(dying.near_dead(result, 0) == 1.0)  # a shock of 50: every unit below zero
 
 
+def test_revival_brings_shocked_relu_units_back_and_keeps_plain_relu_dead() -> None:
+    # a shock of 2 puts nearly every unit of the Sequential MLP below zero on spirals
+    config = dying.RevivalConfig("relu", 0.3, 2.0, (0, 1), 300, 100)
+    plain = dying.revival(config)
+    redo = dying.revival(dataclasses.replace(config, arm="relu+redo"))
+    assert min(plain["start"]) > 90 and plain["start"] == redo["start"]  # same seeds, same init
+    assert plain["revived"] == [0, 0] and min(redo["revived"]) > 0
+    assert max(redo["end"]) < min(plain["end"])
+    assert dying.RevivalConfig.from_dict(config.to_dict()) == config
+
+
+def test_the_revival_comparisons_come_from_the_arms() -> None:
+    seeds = (0, 1, 2, 3)
+    config = dying.Config(dying.SETTINGS, (0.0, 0.01), seeds, 10, 5)
+    arm = dying.RevivalArm
+    result = dying.Result(
+        config,
+        (),
+        (
+            arm(
+                "relu", (99.0,) * 4, (99.0, 98.0, 99.0, 97.0), (50.0, 51.0, 49.0, 50.0), (0,) * 4, 0
+            ),
+            arm(
+                "relu+redo",
+                (99.0,) * 4,
+                (1.0, 0.0, 2.0, 0.0),
+                (97.0, 99.0, 98.0, 96.0),
+                (9,) * 4,
+                0,
+            ),
+            arm(
+                "leaky",
+                (99.0,) * 4,
+                (99.0, 99.0, 98.0, 99.0),
+                (50.0, 50.0, 52.0, 49.0),
+                (0,) * 4,
+                0,
+            ),
+        ),
+    )
+    near, acc, leaky_vs_redo = dying.revival_comparisons(result)
+    assert near.effect < -90 and acc.effect > 40 and leaky_vs_redo.effect < -40
+    assert dying.Result.from_dict(result.to_dict()) == result
+
+
 def _slopes_result(values: dict[float | str, tuple[list[float], list[float]]]) -> slopes.Result:
     """Hand-made MNIST-1D results: per arm (test accuracy, near-zero %) over 6 seeds."""
     arms = tuple(values)

@@ -244,6 +244,18 @@ def dying_claim(result: dying.Result | None, preliminary: bool) -> Claim:
     finding = "; ".join(parts) + (
         ". A near-dead Leaky unit is in the negative regime: it still learns, at the slope."
     )
+    revived = _family(dying.revival_comparisons(result), preliminary)
+    secondary += tuple(v for v in revived if v is not None)
+    relu, redo, leaky = (result.revival_arm(a) for a in dying.REVIVAL_ARMS)
+    if relu and redo and leaky and not (relu.error or redo.error or leaky.error):
+        finding += (
+            f" Acting on it (bias shock, a Sequential MLP): near-dead units at the end "
+            f"{_pct(relu.mean('end'))} under ReLU, {_pct(redo.mean('end'))} under ReLU with "
+            f"ReDo revival every {result.config.revive_every} steps "
+            f"({np.mean(redo.revived):.0f} units revived per run), {_pct(leaky.mean('end'))} "
+            f"under Leaky 0.01; test accuracy {relu.mean('test_acc'):.1f} %, "
+            f"{redo.mean('test_acc'):.1f} %, {leaky.mean('test_acc'):.1f} %."
+        )
     return Claim(key, title, QUOTES[key], primary, secondary, finding)
 
 

@@ -15,6 +15,13 @@ training inputs: dead in ReLU's sense (no gradient), in the negative regime unde
 (it still learns, at the slope). Per arm (ReLU, Leaky ReLU 0.01, 0.1, 0.3, GELU), paired
 over seeds: the near-dead fraction at the start and at the end, and the test accuracy
 (a diverged run counts as chance and its units as missing).
+
+**Revival** (the bias-shock setting): does acting on what the monitor finds help? A plain
+``nn.Sequential`` MLP (2 -> 100 -> 100 -> 2, ReLU; ReDo needs each unit's incoming and
+outgoing layer, which the paper's residual MLP shares) trained with the same shock, lr and
+steps, three arms paired over seeds: ReLU; ReLU with ``leaky.monitor.revive`` (ReDo, Sokar
+et al. 2023) every ``revive_every`` steps on the units a ``DeadUnitMonitor`` pass over the
+training set finds dormant; Leaky ReLU 0.01. Measured either way.
 """
 
 from __future__ import annotations
@@ -38,6 +45,12 @@ NEAR_DEAD = 0.01  # positive on fewer than this fraction of the inputs
 MARGIN = 5.0  # percentage points of units: the smallest difference that matters
 CHANCE = 0.5
 DEPENDS = ("leaky.lab.models", "leaky.lab.data", "leaky.nn", "leaky._torch", "leaky._kernels")
+REVIVAL_ARMS = ("relu", "relu+redo", "leaky")  # ReLU, ReLU revived by ReDo, Leaky ReLU 0.01
+REVIVAL_LABELS = {
+    "relu": "ReLU (slope 0)",
+    "relu+redo": "ReLU + ReDo revival",
+    "leaky": "LeakyReLU(0.01)",
+}
 
 
 @dataclass(frozen=True)
@@ -59,6 +72,7 @@ class Config:
     arms: tuple[float | str, ...]
     seeds: tuple[int, ...]
     steps: int
+    revive_every: int = 200  # steps between two ReDo revivals (the revival arms)
 
     def train_config(self, setting: Setting, arm: float | str) -> TrainConfig:
         return TrainConfig(
@@ -82,6 +96,7 @@ class Config:
             "arms": list(self.arms),
             "seeds": list(self.seeds),
             "steps": self.steps,
+            "revive_every": self.revive_every,
         }
 
     @classmethod
@@ -91,7 +106,12 @@ class Config:
             tuple(d["arms"]),
             tuple(d["seeds"]),
             d["steps"],
+            d.get("revive_every", 200),
         )
+
+    @property
+    def shock(self) -> Setting | None:
+        return next((s for s in self.settings if s.shock), None)
 
 
 def plan(scale: str, seed: int = 0) -> Config:
@@ -104,7 +124,7 @@ def plan(scale: str, seed: int = 0) -> Config:
 
 
 def tasks(config: Config) -> list[Task]:
-    return [
+    train = [
         Task(
             NAME,
             "leaky.lab.batched:train",
@@ -115,6 +135,138 @@ def tasks(config: Config) -> list[Task]:
         for setting in config.settings
         for arm in config.arms
     ]
+    shock = config.shock
+    if shock is None:
+        return train
+    return train + [
+        Task(
+            NAME,
+            "leaky.lab.experiments.dying:revival",
+            RevivalConfig(
+                arm, shock.lr, shock.shock, config.seeds, config.steps, config.revive_every
+            ),
+            depends=(*DEPENDS, "leaky.monitor"),
+            label=f"spirals {shock.name} {REVIVAL_LABELS[arm]} (Sequential MLP)",
+        )
+        for arm in REVIVAL_ARMS
+    ]
+
+
+@dataclass(frozen=True)
+class RevivalConfig:
+    """One arm of the revival comparison: every seed trained alone, as a plain model."""
+
+    arm: str  # one of REVIVAL_ARMS
+    lr: float
+    shock: float
+    seeds: tuple[int, ...]
+    steps: int
+    revive_every: int
+    hidden: int = 100
+    batch_size: int = 32
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["seeds"] = list(self.seeds)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RevivalConfig:
+        return cls(**{**d, "seeds": tuple(d["seeds"])})
+
+
+def _near_dead_percent(model: Any, x: Any) -> float:
+    """% of hidden units positive on < 1 % of ``x`` (a DeadUnitMonitor pass)."""
+    import torch
+
+    from leaky.monitor import DeadUnitMonitor
+
+    with torch.no_grad(), DeadUnitMonitor(model, near_dead=NEAR_DEAD) as mon:
+        model(x)
+    layers = mon.report().layers
+    off = sum(len(x.dead) + len(x.negative_regime) + len(x.near_dead) for x in layers)
+    return 100.0 * off / sum(x.units for x in layers)
+
+
+def revival(config: RevivalConfig) -> dict[str, Any]:
+    """Train each seed of one revival arm; per seed: near-dead % at start and end, test
+    accuracy % (a diverged run counts at chance), units revived. A pure function of
+    ``config``: every draw comes from a generator seeded by the seed.
+
+    Example:
+        >>> r = revival(RevivalConfig("relu+redo", 0.3, 2.0, (0,), 20, 10))
+        >>> sorted(r), len(r["end"])
+        (['diverged', 'end', 'revived', 'start', 'test_acc'], 1)
+    """
+    import torch
+    from torch import nn
+
+    from leaky.lab import data
+    from leaky.monitor import DeadUnitMonitor, revive
+    from leaky.nn import LeakyReLU
+
+    if config.arm not in REVIVAL_ARMS:
+        raise ValueError(f"Unknown revival arm {config.arm!r}; one of {REVIVAL_ARMS}.")
+    ds = data.load("spirals", seed=0, val=0.125)
+    x, y = torch.from_numpy(ds.x_train), torch.from_numpy(ds.y_train)
+    xt, yt = torch.from_numpy(ds.x_test), torch.from_numpy(ds.y_test)
+    slope = 0.01 if config.arm == "leaky" else 0.0
+    out: dict[str, list[Any]] = {k: [] for k in ("start", "end", "test_acc", "revived")}
+    out["diverged"] = []
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for seed in config.seeds:
+            g = torch.Generator().manual_seed(int(seed))
+            h = config.hidden
+            model = nn.Sequential(
+                nn.Linear(ds.features, h),
+                LeakyReLU(slope),
+                nn.Linear(h, h),
+                LeakyReLU(slope),
+                nn.Linear(h, ds.classes),
+            )
+            with torch.no_grad():
+                for layer in model:
+                    if isinstance(layer, nn.Linear):
+                        bound = 1 / math.sqrt(layer.in_features)
+                        nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=g)
+                        layer.bias.uniform_(-bound, bound, generator=g)
+                model[0].bias.sub_(config.shock)
+                model[2].bias.sub_(config.shock)
+            opt = torch.optim.SGD(model.parameters(), lr=config.lr)
+            start = _near_dead_percent(model, x)
+            revived = 0
+            for step in range(1, config.steps + 1):
+                idx = torch.randint(len(x), (config.batch_size,), generator=g)
+                loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                if (
+                    config.arm == "relu+redo"
+                    and step % config.revive_every == 0
+                    and step < config.steps
+                ):
+                    with torch.no_grad(), DeadUnitMonitor(model) as mon:
+                        model(x)
+                    found = revive(model, mon.report(), optimizer=opt, generator=g)
+                    revived += sum(len(u) for u in found.values())
+            with torch.no_grad():
+                logits = model(xt)
+            bad = not bool(torch.isfinite(logits).all())
+            out["diverged"].append(bad)
+            out["start"].append(start)
+            out["end"].append(math.nan if bad else _near_dead_percent(model, x))
+            acc = float((logits.argmax(1) == yt).float().mean()) * 100
+            out["test_acc"].append(CHANCE * 100 if bad else acc)
+            out["revived"].append(revived)
+    finally:
+        torch.set_num_threads(threads)
+    return {
+        k: [None if isinstance(v, float) and math.isnan(v) else v for v in vs]
+        for k, vs in out.items()
+    }
 
 
 def near_dead(result: TrainResult, index: int) -> np.ndarray:
@@ -151,9 +303,32 @@ class Arm:
 
 
 @dataclass(frozen=True)
+class RevivalArm:
+    arm: str  # one of REVIVAL_ARMS
+    start: tuple[float, ...]
+    end: tuple[float, ...]
+    test_acc: tuple[float, ...]
+    revived: tuple[int, ...]
+    diverged: int
+    error: str | None = None
+
+    @property
+    def label(self) -> str:
+        return REVIVAL_LABELS[self.arm]
+
+    def mean(self, key: str) -> float:
+        v = np.asarray(getattr(self, key), dtype=float)
+        return float(np.nanmean(v)) if np.isfinite(v).any() else math.nan
+
+
+@dataclass(frozen=True)
 class Result:
     config: Config
     arms: tuple[Arm, ...]
+    revival: tuple[RevivalArm, ...] = ()
+
+    def revival_arm(self, arm: str) -> RevivalArm | None:
+        return next((a for a in self.revival if a.arm == arm), None)
 
     def arm(self, setting: str, arm: float | str) -> Arm:
         return next(a for a in self.arms if a.setting == setting and a.arm == arm)
@@ -164,6 +339,10 @@ class Result:
             "arms": [
                 {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(a).items()}
                 for a in self.arms
+            ],
+            "revival": [
+                {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(a).items()}
+                for a in self.revival
             ],
         }
 
@@ -184,7 +363,19 @@ class Result:
             )
             for a in d["arms"]
         )
-        return cls(Config.from_dict(d["config"]), arms)
+        revival = tuple(
+            RevivalArm(
+                a["arm"],
+                nan(a["start"]),
+                nan(a["end"]),
+                nan(a["test_acc"]),
+                tuple(a["revived"]),
+                a["diverged"],
+                a["error"],
+            )
+            for a in d.get("revival", [])
+        )
+        return cls(Config.from_dict(d["config"]), arms, revival)
 
 
 def summarize(config: Config, outcomes: Sequence[Outcome]) -> Result:
@@ -208,35 +399,89 @@ def summarize(config: Config, outcomes: Sequence[Outcome]) -> Result:
                     int(bad.sum()),
                 )
             )
-    return Result(config, tuple(arms))
+    revival = []
+    if config.shock is not None:
+        for arm in REVIVAL_ARMS:
+            outcome = next(it)
+            if not outcome.ok:
+                revival.append(RevivalArm(arm, (), (), (), (), 0, outcome.error))
+                continue
+            v = outcome.value
+            f = [math.nan if e is None else float(e) for e in v["end"]]
+            revival.append(
+                RevivalArm(
+                    arm,
+                    tuple(map(float, v["start"])),
+                    tuple(f),
+                    tuple(map(float, v["test_acc"])),
+                    tuple(int(r) for r in v["revived"]),
+                    int(sum(v["diverged"])),
+                )
+            )
+    return Result(config, tuple(arms), tuple(revival))
+
+
+NEAR_DEAD_MEASURE = "near-dead units at the end (% of hidden units; positive on < 1 % of inputs)"
+
+
+def _fewer_near_dead(a: Sequence[float], b: Sequence[float], claim: str) -> stats.Comparison | None:
+    """A ends with fewer near-dead units than B, paired over the seeds both have."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    both = np.isfinite(x) & np.isfinite(y)
+    if both.sum() < 2:
+        return None
+    return stats.compare(
+        x[both], y[both], claim=claim, measure=NEAR_DEAD_MEASURE, margin=MARGIN, kind=stats.LESS
+    )
+
+
+def _higher_accuracy(a: Sequence[float], b: Sequence[float], claim: str) -> stats.Comparison | None:
+    """A reaches a higher test accuracy than B (a diverged run counts at chance)."""
+    if len(a) < 2:
+        return None
+    return stats.compare(
+        a, b, claim=claim, measure="test accuracy (points)", margin=1.0, kind=stats.GREATER
+    )
 
 
 def comparison(a: Arm, relu: Arm) -> stats.Comparison | None:
     """Does ``a`` end with fewer near-dead units than ReLU? Paired over the seeds both have."""
     if a.error or relu.error:
         return None
-    x, y = np.asarray(a.end), np.asarray(relu.end)
-    both = np.isfinite(x) & np.isfinite(y)
-    if both.sum() < 2:
-        return None
-    return stats.compare(
-        x[both],
-        y[both],
-        claim=f"{a.label} ends training with fewer near-dead units than ReLU ({a.setting})",
-        measure="near-dead units at the end (% of hidden units; positive on < 1 % of inputs)",
-        margin=MARGIN,
-        kind=stats.LESS,
+    return _fewer_near_dead(
+        a.end,
+        relu.end,
+        f"{a.label} ends training with fewer near-dead units than ReLU ({a.setting})",
     )
 
 
 def accuracy_comparison(a: Arm, relu: Arm) -> stats.Comparison | None:
-    if a.error or relu.error or len(a.test_acc) < 2:
+    if a.error or relu.error:
         return None
-    return stats.compare(
+    return _higher_accuracy(
         a.test_acc,
         relu.test_acc,
-        claim=f"{a.label} reaches a higher test accuracy than ReLU ({a.setting})",
-        measure="test accuracy (points)",
-        margin=1.0,
-        kind=stats.GREATER,
+        f"{a.label} reaches a higher test accuracy than ReLU ({a.setting})",
     )
+
+
+def revival_comparisons(result: Result) -> list[stats.Comparison | None]:
+    """ReLU + ReDo against ReLU (near-dead units at the end, test accuracy), and Leaky ReLU
+    0.01 against ReLU + ReDo (test accuracy): one family, paired over seeds."""
+    relu, redo, leaky = (result.revival_arm(a) for a in REVIVAL_ARMS)
+    if relu is None or redo is None or leaky is None or relu.error or redo.error or leaky.error:
+        return []
+    where = f"({result.config.shock.name if result.config.shock else ''}, Sequential MLP)"
+    return [
+        _fewer_near_dead(
+            redo.end, relu.end, f"ReDo revival leaves ReLU with fewer near-dead units {where}"
+        ),
+        _higher_accuracy(
+            redo.test_acc, relu.test_acc, f"ReDo revival gives ReLU a higher test accuracy {where}"
+        ),
+        _higher_accuracy(
+            leaky.test_acc,
+            redo.test_acc,
+            f"LeakyReLU(0.01) reaches a higher test accuracy than ReLU + ReDo {where}",
+        ),
+    ]
