@@ -128,6 +128,29 @@ def test_an_interrupted_write_leaves_complete_files(
     assert json.loads((out / "results.json").read_text())["setup"] == {"seed": 99}
 
 
+def test_a_failed_swap_puts_the_old_figures_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, quick_report: Path
+) -> None:
+    out = tmp_path / "rep"
+    shutil.copytree(quick_report, out)
+    rep = report.Report.from_dict(json.loads((out / "results.json").read_text()))
+    before = sorted(p.name for p in (out / "figures").iterdir())
+    real_rename = os.rename
+
+    def rename(src, dst):
+        if Path(src).name == "figures" and Path(src).parent.name.startswith(".leaky-render-"):
+            raise OSError("disk full")  # the new figures cannot be moved in
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(report.os, "rename", rename)
+    with pytest.raises(OSError, match="disk full"):
+        report.write(out, rep)
+    assert sorted(p.name for p in (out / "figures").iterdir()) == before
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".leaky-")) == [
+        ".leaky-report"
+    ]
+
+
 def test_a_new_path_and_an_empty_folder_are_accepted(tmp_path: Path) -> None:
     assert report.check_out(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
     (tmp_path / "empty").mkdir()

@@ -371,9 +371,15 @@ def write(out: str | Path, report: Report) -> Path:
         (tmp / "results.md").write_text(markdown(report))
         (tmp / "index.html").write_text(page(report, alt))
         (tmp / "results.json").write_text(json.dumps(json_safe(report.to_dict()), indent=1))
-        if (out / "figures").is_dir() and not (out / "figures").is_symlink():
+        set_aside = (out / "figures").is_dir() and not (out / "figures").is_symlink()
+        if set_aside:
             os.rename(out / "figures", old_figures)
-        os.rename(tmp / "figures", out / "figures")
+        try:
+            os.rename(tmp / "figures", out / "figures")
+        except BaseException:
+            if set_aside:  # the new figures did not go in: the old ones go back
+                os.rename(old_figures, out / "figures")
+            raise
         for name in ("results.md", "index.html", "results.json"):  # results.json: the commit
             os.replace(tmp / name, out / name)
     finally:
@@ -432,6 +438,28 @@ def markdown_table(report: Report) -> str:
     return "\n".join(lines)
 
 
+def harness_markdown(report: Report) -> str:
+    """The harness check (our ReLU accuracies against the MNIST-1D paper), as Markdown."""
+    hres = report.results.get(harness.NAME)
+    if hres is None or hres.check is None:
+        return ""
+    lines = [
+        f"Our ReLU models with the MNIST-1D paper's recipe against its Table 1 "
+        f"(Greydanus & Kobak 2024). Rule: {hres.check.rule}."
+        + (" **Preliminary: not the paper's number of steps.**" if hres.check.preliminary else ""),
+        "",
+        "| model | ours [95 % CI] | paper | difference | tolerance | check | seeds |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r.model} | {r.mean:.1f} % [{r.ci_low:.1f}, {r.ci_high:.1f}] | "
+        f"{r.paper_mean:.0f} ± {r.paper_pm:.0f} % | {r.difference:+.1f} | ± {r.tolerance:.1f} | "
+        f"{'pass' if r.passed else '**FAIL**'} | {len(r.seeds)} |"
+        for r in hres.check.rows
+    ]
+    return "\n".join(lines)
+
+
 def markdown(report: Report) -> str:
     head = "# leaky evidence report"
     if report.plan.preliminary:
@@ -448,6 +476,9 @@ def markdown(report: Report) -> str:
         "",
     ]
     lines += [f"- **{a.model}**: {a.recommendation}" for a in report.advice]
+    check = harness_markdown(report)
+    if check:
+        lines += ["", "## Is the harness sound?", "", check]
     lines += ["", "## Rules", ""]
     lines += [f"- **{c.title}**: {c.primary.rule}." for c in report.claims if c.primary]
     if report.failures:
