@@ -5,6 +5,7 @@ one line; workers killed; no orphan process after SIGTERM or kill -9 of the pare
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import signal
@@ -414,6 +415,22 @@ def test_a_dask_cluster_stores_the_bytes_of_an_in_process_run(
     assert (rerun.ran, rerun.cached) == (0, 11) and as_json(rerun) == reference
 
 
+def test_a_quick_study_on_the_dask_cluster_equals_the_in_process_one(
+    dask_cluster, quick_report: Path, tmp_path: Path
+) -> None:
+    # The real study, not toy tasks: every experiment of `leaky report --quick --seed 1`
+    # through the loopback cluster gives the results.json the command wrote on this machine
+    # (setup aside: it names the backend and the time).
+    from leaky.lab import report
+
+    _, rep = report.build(tmp_path / "r", scale="quick", seed=1, scheduler=dask_cluster.address)
+    assert rep.setup["ran on"].startswith(f"Dask scheduler {dask_cluster.address}")
+    here = json.loads((tmp_path / "r" / "results.json").read_text())
+    there = json.loads((quick_report / "results.json").read_text())
+    for part in ("plan", "claims", "advice", "results", "failures"):
+        assert here[part] == there[part], part
+
+
 def test_a_dask_task_that_raises_is_a_stored_failure(dask_cluster, tmp_path: Path) -> None:
     tasks = [*study(2), Task("toy", DRAW, {"seed": 9, "fail": True})]
     results = run(tasks, tmp_path, scheduler=dask_cluster.address)
@@ -464,6 +481,11 @@ def test_a_local_dask_cluster_stores_the_bytes_of_an_in_process_run(
     ):
         results = runner.run(study(), tmp_path, progress=recorder)
         killed = runner.run([killer], tmp_path)
+        # our own cluster's workers go without the nanny's MALLOC_TRIM_THRESHOLD_ (2x slower
+        # PyTorch training), and keep its one-thread settings
+        environ = runner._backend.client.run(lambda: dict(os.environ))  # type: ignore[union-attr]
+    for env in environ.values():
+        assert "MALLOC_TRIM_THRESHOLD_" not in env and env["OMP_NUM_THREADS"] == "1"
     assert as_json(results) == reference
     assert results.backend.startswith("Dask LocalCluster (1 worker process,")
     assert recorder.plan is not None and recorder.plan.backend == results.backend

@@ -444,14 +444,23 @@ class _Dask(_Backend):
         self._cluster = None
         self.address = scheduler
         if scheduler == "local":
+            import dask
+
+            # Dask's nanny gives its workers MALLOC_TRIM_THRESHOLD_=65536, which also turns
+            # off glibc's dynamic mmap threshold: every tensor above 128 KiB is then a fresh
+            # mmap and its page faults. Measured on the standard study's tasks: 2x slower
+            # training (a warm MNIST-1D task 2.9 s -> 8.0 s). Our own cluster goes without it.
+            environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
+            environ.pop("MALLOC_TRIM_THRESHOLD_", None)
             try:
-                self._cluster = distributed.LocalCluster(
-                    n_workers=jobs,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=":0",
-                    silence_logs=logging.ERROR,
-                )
+                with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+                    self._cluster = distributed.LocalCluster(
+                        n_workers=jobs,
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=":0",
+                        silence_logs=logging.ERROR,
+                    )
                 self.client = distributed.Client(self._cluster)
             except Exception as err:  # one line for the CLI; the cause stays chained
                 if self._cluster is not None:
