@@ -20,3 +20,21 @@ def test_readme_shows_the_two_commands() -> None:
     text = README.read_text()
     assert "make demo" in text
     assert "make test" in text
+
+
+def test_the_measured_numbers_are_generated_from_the_stored_results() -> None:
+    # The evidence table comes from docs/results.json (a standard `leaky report` run) and
+    # the speed table from docs/bench.json (`leaky bench --json`): `python -m
+    # leaky.lab.docs` writes them into the README, and nothing measured is typed by hand.
+    import json
+
+    from leaky.lab import docs
+
+    root = README.parent
+    generated = docs.generate(root)
+    text = README.read_text()
+    for name in docs.BLOCKS:
+        assert docs.block(text, name) == generated[name], f"README block {name!r} is stale"
+    evidence = json.loads((root / "docs" / "results.json").read_text())
+    assert evidence["plan"]["scale"] == "standard"  # the README shows a real run, not a smoke
+    assert json.loads((root / "docs" / "bench.json").read_text())["runs"] >= 5

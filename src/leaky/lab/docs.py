@@ -6,6 +6,8 @@ Two blocks of the README are generated, each between HTML comment markers:
   ``docs/results.json`` (the ``results.json`` of a standard ``leaky report`` run, copied);
 - ``bench``: the speed table, from ``docs/bench.json`` (``leaky bench --json``).
 
+It also draws the README's figures (``docs/figures/``) from ``docs/results.json``.
+
 ``python -m leaky.lab.docs`` rewrites both blocks in place from those files; the test suite
 checks that the README holds exactly what they generate.
 """
@@ -26,7 +28,7 @@ def _marks(name: str) -> tuple[str, str]:
 
 def evidence_markdown(doc: dict[str, Any]) -> str:
     """The verdict table and the advice, from a report's ``results.json``."""
-    from leaky.lab.report import Report, markdown_table
+    from leaky.lab.report import Report, harness_markdown, markdown_table
 
     report = Report.from_dict(doc)
     setup = report.setup
@@ -41,6 +43,9 @@ def evidence_markdown(doc: dict[str, Any]) -> str:
         "",
     ]
     lines += [f"- MNIST-1D {a.model}: {a.recommendation}" for a in report.advice]
+    check = harness_markdown(report)
+    if check:
+        lines += ["", "**Is the harness sound?** " + check]
     if report.failures:
         lines += ["", f"{len(report.failures)} task(s) failed in this run: see the report."]
     return "\n".join(lines)
@@ -84,11 +89,31 @@ def update(readme: str, blocks: dict[str, str]) -> str:
     return readme
 
 
+README_FIGURES = ("slopes", "stability", "dying")
+
+
+def figures(root: Path) -> list[Path]:
+    """Draw the README's figures into ``root/docs/figures`` from ``docs/results.json``."""
+    from leaky.lab import figures as lab_figures
+    from leaky.lab.report import Report
+
+    report = Report.from_dict(json.loads((root / "docs" / "results.json").read_text()))
+    folder = root / "docs" / "figures"
+    folder.mkdir(exist_ok=True)
+    written = []
+    for name, (fig, _) in lab_figures.report_figures(report).items():
+        if name in README_FIGURES:
+            written.append(lab_figures.save(fig, folder / f"{name}.png"))
+    return written
+
+
 def main(root: str | Path = ".") -> None:
     root = Path(root)
     path = root / "README.md"
     path.write_text(update(path.read_text(), generate(root)))
     print(f"rewrote the generated blocks of {path}")
+    for figure in figures(root):
+        print(f"drew {figure}")
 
 
 if __name__ == "__main__":
