@@ -600,7 +600,7 @@ def _reference(t: torch.Tensor, dim: int) -> tuple[list[int], list[int], list[in
 def test_counts_are_exact_on_every_path(
     dtype: torch.dtype, shape: tuple[int, ...], dim: int, layout: str
 ) -> None:
-    from leaky.monitor import _count
+    from leaky.monitor._counting import _count
 
     g = torch.Generator().manual_seed(1)
     t = torch.randn(*shape, generator=g) * 3
@@ -698,9 +698,9 @@ def test_large_activations_are_counted_exactly_on_pytorchs_thread_team(
     """Large activations are split over PyTorch's own OpenMP team (never a second pool);
     the counts stay exact, NaN and ±inf included."""
     from leaky import _openmp, monitor
-    from leaky.monitor import _count
+    from leaky.monitor._counting import _count
 
-    monkeypatch.setattr(monitor, "_TEAM_MIN_BYTES", 1 << 17)  # these are 0.5 MiB
+    monkeypatch.setattr(monitor._counting, "_TEAM_MIN_BYTES", 1 << 17)  # these are 0.5 MiB
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:

@@ -1,0 +1,299 @@
+"""What the monitor reports: per site (``LayerReport``) and for the model
+(``MonitorReport``), and writing it to TensorBoard."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import Tensor
+
+from leaky.monitor._counting import _Site
+
+if TYPE_CHECKING:
+    pass
+
+
+# --------------------------------------------------------------------------- reports
+
+
+@dataclass
+class LayerReport:
+    """What one activation site did over the window (definitions: the module docstring)."""
+
+    name: str
+    kind: str  # "relu", "leaky" or "smooth"
+    activation: str
+    units: int
+    samples: int  # elements seen per unit (batch x positions)
+    dead: list[int] = field(default_factory=list)
+    negative_regime: list[int] = field(default_factory=list)
+    near_dead: list[int] = field(default_factory=list)
+    dormant: list[int] = field(default_factory=list)
+    nonfinite: list[int] = field(default_factory=list)  # units that output NaN or ±inf
+    zero_fraction: float = 0.0
+    nonfinite_fraction: float = 0.0  # of output elements
+    positive_fraction: list[float] = field(default_factory=list)
+    dormancy: list[float | None] = field(default_factory=list)  # None: a non-finite unit
+    site: str = "module"  # "module" (an activation layer) or "functional" (a call)
+
+    def _fraction(self, items: Sequence[int]) -> float:
+        return len(items) / self.units if self.units else 0.0
+
+    @property
+    def dead_fraction(self) -> float:
+        return self._fraction(self.dead)
+
+    @property
+    def negative_regime_fraction(self) -> float:
+        return self._fraction(self.negative_regime)
+
+    @property
+    def near_dead_fraction(self) -> float:
+        return self._fraction(self.near_dead)
+
+    @property
+    def dormant_fraction(self) -> float:
+        return self._fraction(self.dormant)
+
+    def sentence(self) -> str:
+        """The finding in plain words."""
+        if self.samples == 0:
+            return f"layer {self.name}: saw no input"
+        if self.nonfinite:
+            return (
+                f"layer {self.name}: produces NaN/inf in {len(self.nonfinite)} of {self.units} "
+                f"units ({self.nonfinite_fraction:.1%} of its outputs) — the model diverged or "
+                f"was fed NaN/inf; those units are not counted as dead"
+            )
+        if self.dead:
+            return (
+                f"layer {self.name}: {len(self.dead)} of {self.units} units dead "
+                f"({self.dead_fraction:.0%}) — consider leaky.nn.convert"
+            )
+        if self.negative_regime:
+            return (
+                f"layer {self.name}: {len(self.negative_regime)} of {self.units} units in the "
+                f"negative regime ({self.negative_regime_fraction:.0%}) — alive, learning "
+                f"at the slope"
+            )
+        if self.near_dead:
+            return (
+                f"layer {self.name}: {len(self.near_dead)} of {self.units} units near-dead "
+                f"({self.near_dead_fraction:.0%}, rarely positive)"
+            )
+        return f"layer {self.name}: all {self.units} units alive"
+
+
+@dataclass
+class MonitorReport:
+    """Per site and for the whole model; prints as its summary, renders as a rich table,
+    a dict or JSON."""
+
+    layers: list[LayerReport]
+    batches: int
+    tau: float
+    near_dead_threshold: float = 0.01
+    skipped: int = 0  # batches run in eval() mode, not counted
+    unreached: list[str] = field(default_factory=list)  # sites the monitor cannot watch
+
+    def _total(self, attr: str) -> int:
+        return sum(len(getattr(layer, attr)) for layer in self.layers)
+
+    @property
+    def units(self) -> int:
+        return sum(layer.units for layer in self.layers)
+
+    @property
+    def dead(self) -> int:
+        return self._total("dead")
+
+    @property
+    def negative_regime(self) -> int:
+        return self._total("negative_regime")
+
+    @property
+    def near_dead(self) -> int:
+        return self._total("near_dead")
+
+    @property
+    def dormant(self) -> int:
+        return self._total("dormant")
+
+    @property
+    def nonfinite(self) -> int:
+        return self._total("nonfinite")
+
+    @property
+    def dead_fraction(self) -> float:
+        return self.dead / self.units if self.units else 0.0
+
+    @property
+    def negative_regime_fraction(self) -> float:
+        return self.negative_regime / self.units if self.units else 0.0
+
+    @property
+    def zero_fraction(self) -> float:
+        total = sum(layer.samples * layer.units for layer in self.layers)
+        zeros = sum(layer.zero_fraction * layer.samples * layer.units for layer in self.layers)
+        return zeros / total if total else 0.0
+
+    def summary(self) -> list[str]:
+        """One sentence per site, one for the model, and the sites that cannot be watched."""
+        lines = [layer.sentence() for layer in self.layers]
+        model = (
+            f"model: {self.dead} of {self.units} units dead ({self.dead_fraction:.0%}), "
+            f"{self.negative_regime} in the negative regime, {self.near_dead} near-dead "
+            f"(positive on < {self.near_dead_threshold:.0%} of inputs), {self.dormant} dormant "
+            f"at tau={self.tau:g}, {self.zero_fraction:.1%} of outputs exactly 0, over "
+            f"{self.batches} batch(es)"
+        )
+        if self.skipped:
+            model += f" ({self.skipped} eval-mode batch(es) skipped)"
+        if self.nonfinite:
+            layers = sum(1 for layer in self.layers if layer.nonfinite)
+            model = (
+                f"model: produces NaN/inf ({self.nonfinite} units in {layers} layer(s)) — "
+                f"check the inputs, the loss and the learning rate; " + model[len("model: ") :]
+            )
+        lines.append(model)
+        lines += [f"not watched: {item}" for item in self.unreached]
+        return lines
+
+    def __str__(self) -> str:
+        return "\n".join(self.summary())
+
+    def __repr__(self) -> str:
+        return (
+            f"MonitorReport(batches={self.batches}, layers={len(self.layers)}, "
+            f"units={self.units}, dead={self.dead}, negative_regime={self.negative_regime}, "
+            f"near_dead={self.near_dead}, dormant={self.dormant}, nonfinite={self.nonfinite}, "
+            f"tau={self.tau:g}, skipped={self.skipped}, unreached={len(self.unreached)})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "batches": self.batches,
+            "skipped": self.skipped,
+            "tau": self.tau,
+            "near_dead_threshold": self.near_dead_threshold,
+            "units": self.units,
+            "dead": self.dead,
+            "negative_regime": self.negative_regime,
+            "near_dead": self.near_dead,
+            "dormant": self.dormant,
+            "nonfinite": self.nonfinite,
+            "dead_fraction": self.dead_fraction,
+            "zero_fraction": self.zero_fraction,
+            "layers": [asdict(layer) for layer in self.layers],
+            "unreached": list(self.unreached),
+            "summary": self.summary(),
+        }
+
+    def to_json(self, **kwargs: Any) -> str:
+        return json.dumps(self.to_dict(), **kwargs)
+
+    def __rich__(self) -> Any:
+        from rich.markup import escape
+        from rich.table import Table
+
+        table = Table(
+            "layer",
+            "activation",
+            "units",
+            "dead",
+            "negative-regime",
+            f"near-dead (<{self.near_dead_threshold:.0%})",
+            f"dormant (tau={self.tau:g})",
+            "NaN/inf",
+            "exact zeros",
+            title=f"Dead-unit report over {self.batches} batch(es)",
+        )
+
+        def share(items: list[int], layer: LayerReport) -> str:
+            return f"{len(items)} ({len(items) / layer.units:.0%})" if layer.units else "0"
+
+        for layer in self.layers:
+            dead = share(layer.dead, layer) if layer.kind == "relu" else "-"
+            neg = share(layer.negative_regime, layer) if layer.kind != "relu" else "-"
+            bad = share(layer.nonfinite, layer)
+            table.add_row(
+                escape(layer.name),
+                escape(layer.activation),
+                str(layer.units),
+                f"[red]{dead}[/]" if layer.dead else dead,
+                neg,
+                str(len(layer.near_dead)),
+                str(len(layer.dormant)),
+                f"[red]{bad}[/]" if layer.nonfinite else bad,
+                f"{layer.zero_fraction:.1%}",
+            )
+        table.caption = escape(str(self))
+        table.caption_justify = "left"
+        return table
+
+
+def _layer_report(
+    name: str, site: _Site, tau: float, near_dead: float, functional: bool
+) -> LayerReport:
+    where = "functional" if functional else "module"
+    if site.counts is None or site.sums is None or site.samples == 0:
+        return LayerReport(name, site.kind, site.activation, 0, 0, site=where)
+    positive, zeros, bad = site.counts.cpu()
+    sums = site.sums.cpu()
+    n = site.samples
+    units = positive.numel()
+    finite = bad == 0
+    never = (positive == 0) & finite
+    near = (positive > 0) & (positive < near_dead * n) & finite
+    mean_positive = sums / n
+    layer_mean = float(mean_positive[finite].mean()) if bool(finite.any()) else 0.0
+    score = mean_positive / layer_mean if layer_mean > 0 else torch.zeros_like(mean_positive)
+    dormant = (score <= tau) & finite
+
+    def ids(mask: Tensor) -> list[int]:
+        return mask.nonzero().flatten().tolist()
+
+    return LayerReport(
+        name=name,
+        kind=site.kind,
+        activation=site.activation,
+        units=units,
+        samples=n,
+        dead=ids(never) if site.kind == "relu" else [],
+        negative_regime=ids(never) if site.kind != "relu" else [],
+        near_dead=ids(near),
+        dormant=ids(dormant),
+        nonfinite=ids(~finite),
+        zero_fraction=float(zeros.sum()) / (n * units),
+        nonfinite_fraction=float(bad.sum()) / (n * units),
+        positive_fraction=(positive.double() / n).tolist(),
+        dormancy=[None if not ok else float(s) for s, ok in zip(score, finite, strict=True)],
+        site=where,
+    )
+
+
+# --------------------------------------------------------------------------- logging
+
+
+def to_tensorboard(
+    writer: Any,
+    report: MonitorReport,
+    step: int,
+    *,
+    prefix: str = "dead_units",
+    histograms: bool = True,
+) -> None:
+    """Write ``report`` to a ``torch.utils.tensorboard.SummaryWriter`` at ``step``.
+
+    Per site: scalars ``{prefix}/{site}/dead`` (fraction of units), ``negative_regime``,
+    ``near_dead``, ``dormant``, ``nonfinite``, ``zero_fraction``; histograms
+    ``{prefix}/{site}/positive_fraction`` and ``dormancy`` (one value per unit). For the
+    model: ``{prefix}/model/...``. See ``leaky.integrations.tensorboard``.
+    """
+    from leaky.integrations.tensorboard import to_tensorboard as write
+
+    write(writer, report, step, prefix=prefix, histograms=histograms)
