@@ -116,6 +116,42 @@ def test_from_re_renders_and_refuses_run_options(tmp_path: Path, quick_report: P
     assert "stored results" in result.output
     refused = CliRunner().invoke(app, ["report", "--from", str(out), "--seed", "3"])
     assert refused.exit_code == 2 and "--seed does not apply to --from" in refused.output
+    other = tmp_path / "elsewhere"
+    refused = CliRunner().invoke(app, ["report", "--from", str(out), "--out", str(other)])
+    assert refused.exit_code == 2 and "--out does not apply to --from" in refused.output
+    assert not other.exists()
+
+
+def test_from_a_damaged_or_unfinished_study_is_one_line(tmp_path: Path, quick_report: Path) -> None:
+    out = tmp_path / "copy"
+    shutil.copytree(quick_report, out)
+    (out / "runs.sqlite").write_bytes(b"not a database at all" * 100)
+    result = CliRunner().invoke(app, ["report", "--from", str(out)])
+    assert result.exit_code == 1 and result.output.startswith("error: "), result.output
+    assert "Traceback" not in result.output
+    (out / "runs.sqlite").unlink()
+    result = CliRunner().invoke(app, ["report", "--from", str(out)])
+    assert result.exit_code == 1 and result.output.startswith("error: "), result.output
+
+
+def test_a_scheduler_without_the_cluster_extra_is_one_line_before_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name.split(".")[0] == "distributed" else real(name, *a),
+    )
+    out = tmp_path / "r"
+    result = CliRunner().invoke(
+        app, ["report", "--quick", "--scheduler", "local", "--out", str(out)]
+    )
+    assert result.exit_code == 2 and result.output.startswith("error: "), result.output
+    assert "pip install 'leaky[cluster]'" in result.output
+    assert not out.exists()
 
 
 OBJECTIVE = """
@@ -153,6 +189,38 @@ def test_compare_runs_a_user_objective_and_writes_verdicts(
     assert sentences[0].startswith("slope 0.1 is better than ReLU by")
     assert sentences[1].startswith("slope 1: ReLU is better")
     assert (tmp_path / "cmp" / "compare.png").is_file()
+    assert (tmp_path / "cmp" / "compare.json").stat().st_mode & 0o044  # readable by others
+    # the table: each slope's own verdict, the baseline as such ("slope 0" is a prefix of
+    # "slope 0.01": the rows are matched by value, not by text)
+    table = CliRunner().invoke(app, [*args[:4], "0.01,0,0.1", *args[5:]])
+    assert table.exit_code == 0, table.output
+    rows = [line for line in table.output.splitlines() if line.startswith("│")]
+    relu = next(line for line in rows if "(ReLU)" in line)
+    assert "baseline" in relu and "slope 0.01" not in relu
+
+
+FAILING = """
+def objective(negative_slope, seed):
+    if negative_slope > 0:
+        return float("inf")
+    return 0.5 + 0.01 * seed
+"""
+
+
+def test_compare_says_whose_evaluations_failed_and_fails_when_nothing_compares(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "failing.py").write_text(FAILING)
+    monkeypatch.chdir(tmp_path)
+    args = ["compare", "--objective", "failing:objective", "--slopes", "0,0.1", "--seeds", "3"]
+    result = CliRunner().invoke(app, [*args, "--jobs", "1", "--out", "cmp"])
+    assert result.exit_code == 1, result.output
+    assert "no slope could be compared with ReLU" in result.output
+    data = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    assert data["sentences"] == [
+        "slope 0.1: not compared (fewer than 2 seeds evaluated both ways: 0 of 3 with this "
+        "slope, 3 of 3 with ReLU)"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -160,7 +228,7 @@ def test_compare_runs_a_user_objective_and_writes_verdicts(
     [
         (["--objective", "nosuchthing"], "must be a built-in objective"),
         (["--objective", "digits-mlp", "--seeds", "1"], "must be an integer >= 2"),
-        (["--objective", "digits-mlp", "--slopes", "0,1.5"], "must be a real number in [0, 1]"),
+        (["--objective", "digits-mlp", "--slopes", "0,1.5"], "--slopes takes comma-separated"),
         (["--objective", "digits-mlp", "--slopes", "0.1,0.2"], "0 (the ReLU baseline)"),
         (["--objective", "nomodule_here:f"], "cannot import module"),
     ],

@@ -351,6 +351,19 @@ def test_cli_an_objective_returning_inf_is_a_failed_trial_and_a_rerun_works(
     assert sum(t["state"] == "COMPLETE" for t in summary["trials"]) == 3
 
 
+def test_cli_a_folder_of_someone_elses_files_is_refused_and_kept(tmp_path: Path) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "tune.json").write_text("my notes")
+    result = CliRunner().invoke(
+        app, ["tune", "--objective", "blobs-mlp", "--trials", "1", "--out", str(out)]
+    )
+    assert result.exit_code == 2 and result.output.startswith("error: "), result.output
+    assert "holds no leaky report" in " ".join(result.output.split())
+    assert (out / "tune.json").read_text() == "my notes"
+    assert sorted(p.name for p in out.iterdir()) == ["tune.json"]
+
+
 def test_cli_unwritable_out_is_refused_before_any_trial(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -358,8 +371,8 @@ def test_cli_unwritable_out_is_refused_before_any_trial(
     marker = project / "called"
     monkeypatch.setenv("OBJECTIVE_MARKER", str(marker))
     for out, message in [
-        ("afile", "error: --out afile exists and is not a folder."),
-        ("afile/sub", "error: cannot write --out afile/sub: afile is not a folder."),
+        ("afile", "error: --out 'afile' exists and is not a folder; name a new folder."),
+        ("afile/sub", "cannot be created: "),
     ]:
         result = CliRunner().invoke(
             app, ["tune", "--objective", "my_objectives:peak", "--trials", "2", "--out", out]

@@ -63,6 +63,7 @@ def _worker(rank: int, world_size: int, init_file: str, out: str) -> None:
         mine = _data()[rank::world_size]  # half of the data set each
         merged = _report_dict(mine)  # sync by default: a group with 2 processes
         local = _report_dict(mine, sync=False)
+        dist.barrier()  # no rank tears gloo down while its peer still talks to it
     finally:
         dist.destroy_process_group()
     Path(out, f"{rank}.json").write_text(json.dumps({"merged": merged, "local": local}))

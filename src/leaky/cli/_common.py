@@ -155,12 +155,19 @@ def write_json(path: Path | None, data: Any) -> None:
     try:
         with os.fdopen(fd, "w") as f:
             f.write(dumps(data))
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600: readable like any output
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     say("wrote ", styled(path, "bold"), err=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def check_writable(path: Path, option: str, *, folder: bool) -> None:

@@ -10,6 +10,7 @@ Progress is a live bar in a terminal and one plain line per task in a log.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -52,13 +53,23 @@ def _runner_errors(run):
         raise typer.Exit(130) from None
 
 
-def _check_backend(jobs: int | None, scheduler: str | None) -> tuple[int | None, str | None]:
+def _check_backend(
+    jobs: int | None, scheduler: str | None, command: str
+) -> tuple[int | None, str | None]:
+    """``--jobs`` and ``--scheduler`` checked, and Dask installed if asked for: before any
+    folder is created or any work starts."""
     from leaky import _validate
+    from leaky._imports import MissingExtraError, require
     from leaky.lab.runner import parse_scheduler
 
     with errors():
         scheduler = parse_scheduler(scheduler)
-        jobs = _validate.jobs_for(jobs, scheduler, "--jobs", "leaky")
+        jobs = _validate.jobs_for(jobs, scheduler, "--jobs", command)
+    if scheduler is not None:
+        try:
+            require(f"{command} --scheduler", "cluster", ("distributed",))
+        except MissingExtraError as err:
+            fail(err)
     return jobs, scheduler
 
 
@@ -93,13 +104,17 @@ def report(
                 ("--seed", seed != 0),
                 ("--jobs", jobs is not None),
                 ("--scheduler", scheduler is not None),
+                ("--out", out != Path("leaky-report")),
             )
             if v
         ]
         if given:
-            fail(f"{', '.join(given)} does not apply to --from (it re-renders what is stored).")
+            fail(
+                f"{', '.join(given)} does not apply to --from (it re-renders what is stored, "
+                "in the folder it names)."
+            )
         with errors():
-            path, rep = report_mod.rerender(from_)
+            path, rep = _runner_errors(lambda: report_mod.rerender(from_))
         _print_claims(rep)
         say("wrote ", styled(path / "index.html", "bold"), " from the stored results", err=True)
         return
@@ -112,7 +127,7 @@ def report(
         _validate.seed(seed, "--seed", "leaky report")
         report_mod.check_out(out)  # before anything runs
     check_writable(out, "--out", folder=True)
-    jobs, scheduler = _check_backend(jobs, scheduler)
+    jobs, scheduler = _check_backend(jobs, scheduler, "leaky report")
     path, rep = _runner_errors(
         lambda: report_mod.build(
             out, scale=scale, seed=seed, jobs=jobs, scheduler=scheduler, progress=auto_progress()
@@ -171,6 +186,8 @@ def compare(
     try:
         slope_list = [float(v) for v in slopes.split(",") if v.strip()]
     except ValueError:
+        slope_list = [math.nan]
+    if not all(0 <= v <= 1 for v in slope_list):
         fail(f"--slopes takes comma-separated numbers in [0, 1], like 0,0.01,0.1. Got {slopes!r}.")
     with errors():
         n = _validate.count(seeds, "--seeds", "leaky compare", low=2)
@@ -185,7 +202,7 @@ def compare(
     cwd_on_path()
     with errors():
         compare_mod.resolve(objective)  # an unknown objective: one line, before any work
-    jobs, scheduler = _check_backend(jobs, scheduler)
+    jobs, scheduler = _check_backend(jobs, scheduler, "leaky compare")
     result = _runner_errors(
         lambda: compare_mod.run(
             config, out, jobs=jobs, scheduler=scheduler, progress=auto_progress()
@@ -207,10 +224,7 @@ def compare(
                     f"{r.slope:g}" + (" (ReLU)" if r.slope == 0 else ""),
                     f"{r.mean:.4g}",
                     str(len(r.failures)),
-                    next(
-                        (s for s in result.sentences if s.startswith(f"slope {r.slope:g}")),
-                        "baseline",
-                    ),
+                    "baseline" if r.slope == 0 else result.sentence(r.slope),
                 )
                 for r in result.rows
             ),
@@ -219,3 +233,9 @@ def compare(
 
     show(fmt, data, table)
     say("wrote ", styled(Path(out) / "compare.json", "bold"), " and compare.png", err=True)
+    if not result.verdicts:
+        fail(
+            "no slope could be compared with ReLU (too few successful evaluations: see the "
+            "failures in compare.json); fix the objective and run the same command again",
+            code=1,
+        )

@@ -106,13 +106,17 @@ def tune(
         )
         if storage is None:
             tune_mod.heartbeat_settings()  # the default storage is SQLite: heartbeats apply
+    from leaky.lab import report as report_mod
+
+    with errors():  # a folder of someone else's files is refused, never written into
+        report_mod.check_out(out)
     check_writable(out, "--out", folder=True)
     fn = _objective(objective)
     url = storage or f"sqlite:///{(out / 'study.db').resolve()}"
     name = study or objective.replace(":", "-")
     if storage is None:
         _note_legacy_db(out)
-        out.mkdir(parents=True, exist_ok=True)
+    report_mod.prepare(out)  # created and marked as leaky's
     result = _run(fn, url, name, options)
     _finish(result, url, out, fmt)
 

@@ -123,6 +123,11 @@ class CompareResult:
     verdicts: tuple[stats.Verdict, ...]
     sentences: tuple[str, ...] = field(default_factory=tuple)
 
+    def sentence(self, slope: float) -> str:
+        """The verdict in words for ``slope`` (not ReLU), against ReLU."""
+        others = [r.slope for r in self.rows if r.slope != 0.0]
+        return self.sentences[others.index(slope)]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "config": {
@@ -188,7 +193,9 @@ def summarize(config: Config, outcomes: Sequence[Outcome]) -> CompareResult:
             continue
         a, b = np.asarray(r.values), np.asarray(relu.values)
         both = np.isfinite(a) & np.isfinite(b)
-        pairs.append((r.slope, int(both.sum())))
+        pairs.append(
+            (r.slope, int(both.sum()), int(np.isfinite(a).sum()), int(np.isfinite(b).sum()))
+        )
         if both.sum() < 2:
             comparisons.append(None)
             continue
@@ -205,10 +212,11 @@ def summarize(config: Config, outcomes: Sequence[Outcome]) -> CompareResult:
     present = [c for c in comparisons if c is not None]
     judged = iter(stats.judge_family(present) if present else [])
     verdicts, sentences = [], []
-    for (slope, n_pairs), c in zip(pairs, comparisons, strict=True):
+    for (slope, n_pairs, n_slope, n_relu), c in zip(pairs, comparisons, strict=True):
         if c is None:
             sentences.append(
-                f"slope {slope:g}: not compared (fewer than 2 seeds evaluated with ReLU)"
+                f"slope {slope:g}: not compared (fewer than 2 seeds evaluated both ways: "
+                f"{n_slope} of {n} with this slope, {n_relu} of {n} with ReLU)"
             )
             continue
         v = next(judged)

@@ -294,6 +294,8 @@ def check_out(out: str | Path) -> Path:
         raise ValueError(f"{shown} is the home or the root directory; name a new folder.")
     if not out.exists():
         parent = next((p for p in full.parents if p.exists()), None)
+        if parent is not None and not parent.is_dir():
+            raise ValueError(f"{shown} cannot be created: {parent} is not a folder.")
         if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
             raise ValueError(f"{shown} cannot be created: {parent} is not writable.")
         return out

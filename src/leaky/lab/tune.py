@@ -831,7 +831,14 @@ def _run(
                     optuna.storages.fail_stale_trials(study)
                 stop.wait(0.25)
                 continue
-            study.optimize(wrapped, n_trials=1)
+            try:
+                study.optimize(wrapped, n_trials=1)
+            except ValueError as err:
+                # Optuna's tell found the trial already finished: another worker (or the
+                # stale-trial check under heavy load) resolved it first. Nothing is lost:
+                # the loop counts the stored trials again. Anything else is raised.
+                if not str(err).startswith("Cannot tell a "):
+                    raise
 
     if n_jobs == 1:
         try:
