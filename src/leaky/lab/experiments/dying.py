@@ -45,6 +45,8 @@ NEAR_DEAD = 0.01  # positive on fewer than this fraction of the inputs
 MARGIN = 5.0  # percentage points of units: the smallest difference that matters
 CHANCE = 0.5
 DEPENDS = ("leaky.lab.models", "leaky.lab.data", "leaky.nn", "leaky._torch", "leaky._kernels")
+MONITOR = ("leaky.monitor._kinds", "leaky.monitor._counting", "leaky.monitor._sites")
+MONITOR += ("leaky.monitor._report", "leaky.monitor._monitor", "leaky.monitor._revive")
 REVIVAL_ARMS = ("relu", "relu+redo", "leaky")  # ReLU, ReLU revived by ReDo, Leaky ReLU 0.01
 REVIVAL_LABELS = {
     "relu": "ReLU (slope 0)",
@@ -145,7 +147,7 @@ def tasks(config: Config) -> list[Task]:
             RevivalConfig(
                 arm, shock.lr, shock.shock, config.seeds, config.steps, config.revive_every
             ),
-            depends=(*DEPENDS, "leaky.monitor"),
+            depends=(*DEPENDS, *MONITOR),
             label=f"spirals {shock.name} {REVIVAL_LABELS[arm]} (Sequential MLP)",
         )
         for arm in REVIVAL_ARMS
