@@ -833,11 +833,14 @@ def _run(
                 continue
             try:
                 study.optimize(wrapped, n_trials=1)
-            except ValueError as err:
-                # Optuna's tell found the trial already finished: another worker (or the
-                # stale-trial check under heavy load) resolved it first. Nothing is lost:
-                # the loop counts the stored trials again. Anything else is raised.
-                if not str(err).startswith("Cannot tell a "):
+            except (ValueError, optuna.exceptions.UpdateFinishedTrialError) as err:
+                # Optuna found the trial already finished when it came to tell it: on SQLite
+                # two worker threads can pop the same re-enqueued (WAITING) trial, since its
+                # row lock does not exist there, and the second tell loses. The trial is
+                # stored once, complete; the loop counts the stored trials again. Anything
+                # else is raised.
+                finished = isinstance(err, optuna.exceptions.UpdateFinishedTrialError)
+                if not (finished or str(err).startswith("Cannot tell a ")):
                     raise
 
     if n_jobs == 1:
