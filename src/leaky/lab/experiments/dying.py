@@ -35,6 +35,7 @@ import numpy as np
 
 from leaky.lab import stats
 from leaky.lab.batched import TrainConfig, TrainResult
+from leaky.lab.experiments import nans, record
 from leaky.lab.models import activation_label
 from leaky.lab.store import Outcome, Task
 
@@ -338,28 +339,19 @@ class Result:
     def to_dict(self) -> dict[str, Any]:
         return {
             "config": self.config.to_dict(),
-            "arms": [
-                {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(a).items()}
-                for a in self.arms
-            ],
-            "revival": [
-                {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(a).items()}
-                for a in self.revival
-            ],
+            "arms": [record(a) for a in self.arms],
+            "revival": [record(a) for a in self.revival],
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Result:
-        def nan(values: list) -> tuple[float, ...]:
-            return tuple(math.nan if v is None else float(v) for v in values)
-
         arms = tuple(
             Arm(
                 a["setting"],
                 a["arm"],
-                nan(a["start"]),
-                nan(a["end"]),
-                nan(a["test_acc"]),
+                nans(a["start"]),
+                nans(a["end"]),
+                nans(a["test_acc"]),
                 a["diverged"],
                 a["error"],
             )
@@ -368,9 +360,9 @@ class Result:
         revival = tuple(
             RevivalArm(
                 a["arm"],
-                nan(a["start"]),
-                nan(a["end"]),
-                nan(a["test_acc"]),
+                nans(a["start"]),
+                nans(a["end"]),
+                nans(a["test_acc"]),
                 tuple(a["revived"]),
                 a["diverged"],
                 a["error"],

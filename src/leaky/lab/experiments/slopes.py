@@ -32,6 +32,7 @@ import numpy as np
 
 from leaky.lab import stats
 from leaky.lab.batched import TrainConfig, TrainResult
+from leaky.lab.experiments import nans, record
 from leaky.lab.models import activation_label
 from leaky.lab.store import Outcome, Task
 
@@ -201,28 +202,22 @@ class Result:
     def to_dict(self) -> dict[str, Any]:
         return {
             "config": self.config.to_dict(),
-            "arms": [
-                {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(a).items()}
-                for a in self.arms
-            ],
+            "arms": [record(a) for a in self.arms],
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Result:
-        def nan(values: list) -> tuple[float, ...]:
-            return tuple(math.nan if v is None else float(v) for v in values)
-
         arms = tuple(
             Arm(
                 a["model"],
                 a["arm"],
                 tuple(a["seeds"]),
-                nan(a["val_acc"]),
-                nan(a["test_acc"]),
+                nans(a["val_acc"]),
+                nans(a["test_acc"]),
                 a["diverged"],
-                nan(a["near_zero"]),
-                nan(a["hoyer"]),
-                nan(a["exact_zero"]),
+                nans(a["near_zero"]),
+                nans(a["hoyer"]),
+                nans(a["exact_zero"]),
                 a["error"],
             )
             for a in d["arms"]
