@@ -1,31 +1,45 @@
-# The README's commands. `make demo` and `make test` create .venv and install what they need:
-# `make demo` only the lab extra (what the report needs), `make test` the dev extra.
+# The README's commands. `make demo` and `make test` create .venv and install what they need
+# from the committed lock (requirements/lock-pyXY.txt, a pip constraints file): `make demo`
+# only the lab extra (what the report needs), `make test` the dev extra. `make lock` refreshes
+# the lock after a change to pyproject.toml's dependencies; the test suite fails until then.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+PYVER := $(shell $(PYTHON) -c 'import sys; print("%d%d" % sys.version_info[:2])')
+LOCK := requirements/lock-py$(PYVER).txt
 LAB := $(VENV)/.installed-lab
 DEV := $(VENV)/.installed-dev
+# pip's configuration on these machines finds torch==2.13.0, the CPU wheel, on disk; the lock
+# pins it without its local label (+cpu), so pip keeps taking that wheel. The project is built
+# without build isolation, with the locked setuptools: nothing unlocked enters the install.
+PIP := $(PY) -m pip install --quiet --constraint $(LOCK)
 
-.PHONY: setup test lint demo bench clean
+.PHONY: setup test lint typecheck demo bench lock dist clean
 
-$(PY):
+$(LOCK):
+	@echo "error: no install lock for Python $(PYVER) ($(LOCK)); run 'make lock' with it." >&2
+	@exit 1
+
+$(PY): | $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PIP) pip setuptools
 
-# torch==2.13.0 (pinned in the extras) is the CPU wheel; never an unpinned torch.
-$(LAB): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e ".[lab]"
+$(LAB): pyproject.toml $(LOCK) | $(PY)
+	$(PIP) --no-build-isolation -e ".[lab]"
 	touch $(LAB)
 
-$(DEV): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e ".[dev]"
+$(DEV): pyproject.toml $(LOCK) | $(PY)
+	$(PIP) --no-build-isolation -e ".[dev]"
 	touch $(DEV)
 
 setup: $(DEV)
 
 lint: setup
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks tools
+	$(VENV)/bin/ruff format --check src tests benchmarks tools
+
+typecheck: setup
+	$(VENV)/bin/mypy
 
 test: lint
 	$(PY) -m pytest --cov --cov-report=term:skip-covered
@@ -38,5 +52,21 @@ bench: setup
 	$(PY) benchmarks/bench_functional.py
 	$(PY) benchmarks/bench_functional.py --nn
 
+# A fresh resolve of the dev extra (a superset of every extra) with pip as configured here,
+# frozen into the lock of this Python version.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip setuptools
+	.lock-venv/bin/python -m pip install --quiet -e ".[dev]"
+	$(PYTHON) tools/lock.py write .lock-venv/bin/python
+	rm -rf .lock-venv
+
+# The wheel and the sdist a user installs, checked by twine.
+dist: setup
+	rm -rf dist
+	$(PY) -m build --no-isolation --outdir dist .
+	$(VENV)/bin/twine check --strict dist/*
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .coverage leaky-report
+	rm -rf $(VENV) .lock-venv dist .pytest_cache .ruff_cache .mypy_cache .hypothesis .coverage leaky-report

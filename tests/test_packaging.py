@@ -8,6 +8,7 @@ versions of the environment running the tests, and a wheel built from this check
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -29,30 +30,123 @@ def _run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.Com
     )
 
 
+LOCK = ROOT / "requirements" / f"lock-py{sys.version_info[0]}{sys.version_info[1]}.txt"
+
+
 @pytest.fixture(scope="module")
-def core_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A virtual environment holding leaky (a wheel of this checkout) and its core only."""
-    root = tmp_path_factory.mktemp("core-env")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sdist and the wheel of this checkout, as ``python -m build`` makes them."""
+    root = tmp_path_factory.mktemp("dist")
     source = root / "source"  # build from a copy: nothing is written into the checkout
     source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "CHANGELOG.md", "LICENSE"):
         shutil.copy(ROOT / name, source / name)
     shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("*.egg-info"))
-    wheel_dir = root / "wheels"
-    pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
-    built = _run(*pip_wheel, "--wheel-dir", wheel_dir, source)
+    out = root / "dist"
+    built = _run(sys.executable, "-m", "build", "--no-isolation", "--outdir", out, source)
     assert built.returncode == 0, built.stdout + built.stderr
-    env_dir = root / "venv"
+    return out
+
+
+def _wheel(dist: Path) -> Path:
+    (wheel,) = dist.glob("leaky-*.whl")
+    return wheel
+
+
+def test_the_sdist_and_the_wheel_pass_twine_check(dist: Path) -> None:
+    files = sorted(dist.iterdir())
+    assert sorted(f.suffix for f in files) == [".gz", ".whl"]  # leaky-X.tar.gz, leaky-X-...whl
+    checked = _run(sys.executable, "-m", "twine", "check", "--strict", *files)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.count("PASSED") == 2
+
+
+def test_the_version_has_one_source(dist: Path) -> None:
+    # pyproject.toml reads it from leaky._version; the files are named by it
+    from leaky import __version__
+
+    assert _wheel(dist).name.startswith(f"leaky-{__version__}-")
+    assert (dist / f"leaky-{__version__}.tar.gz").is_file()
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    assert f"## [{__version__}]" in changelog
+
+
+@pytest.fixture(scope="module")
+def core_env(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A virtual environment holding leaky (the wheel of this checkout) and its core only."""
+    env_dir = tmp_path_factory.mktemp("core-env") / "venv"
     venv.create(env_dir, with_pip=False)
     python = env_dir / "bin" / "python"
     pins = [f"{name}=={version(name)}" for name in CORE]
     pip = [sys.executable, "-m", "pip", "--python", python, "install", "--quiet"]
     installed = _run(*pip, *pins)
     assert installed.returncode == 0, installed.stdout + installed.stderr
-    (wheel,) = wheel_dir.glob("leaky-*.whl")
-    installed = _run(*pip, "--no-deps", wheel)
+    installed = _run(*pip, "--no-deps", _wheel(dist))
     assert installed.returncode == 0, installed.stdout + installed.stderr
     return env_dir
+
+
+@pytest.fixture(scope="module")
+def lab_env(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtual environment where ``pip install 'leaky[lab]'`` took the wheel (the
+    dependencies at the lock's versions), away from the source tree."""
+    env_dir = tmp_path_factory.mktemp("lab-env") / "venv"
+    venv.create(env_dir, with_pip=False)
+    python = env_dir / "bin" / "python"
+    pip = [sys.executable, "-m", "pip", "--python", python, "install", "--quiet"]
+    installed = _run(*pip, "--constraint", LOCK, f"leaky[lab] @ {_wheel(dist).as_uri()}")
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    return env_dir
+
+
+def test_the_installed_wheel_runs_the_command_and_the_function(lab_env: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "COV_CORE"))}
+    env.update(COLUMNS="200", NUMBA_CACHE_DIR=str(lab_env / "numba-cache"))
+    out = _run(lab_env / "bin" / "leaky", "--help", env=env)
+    assert out.returncode == 0, out.stderr
+    assert {"plot", "bench", "diagnose", "report", "compare", "tune"} <= set(
+        out.stdout.replace("│", " ").split()
+    )
+    code = (
+        "import leaky, leaky.nn, torch; "
+        "print(leaky.__file__); "
+        "print(leaky.leaky_relu(torch.tensor([-2.0, 3.0]), 0.5).tolist())"
+    )
+    out = _run(lab_env / "bin" / "python", "-c", code, env=env)
+    assert out.returncode == 0, out.stderr
+    where, values = out.stdout.splitlines()
+    assert Path(where).is_relative_to(lab_env)  # the wheel's copy, not the source tree
+    assert values == "[-1.0, 3.0]"
+
+
+EXTRAS = ("", "torch", "lab", "cluster", "all")
+
+
+@pytest.mark.parametrize("extra", EXTRAS)
+def test_each_extra_resolves_in_a_fresh_environment(
+    extra: str, dist: Path, tmp_path: Path
+) -> None:
+    # What a user gets from the index today, without the lock: the extras must resolve on
+    # their own (dask 2026.11.0 once had no distributed release beside it on the index)
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=False)
+    report = tmp_path / "report.json"
+    target = f"leaky{f'[{extra}]' if extra else ''} @ {_wheel(dist).as_uri()}"
+    pip = [sys.executable, "-m", "pip", "--python", env_dir / "bin" / "python", "install"]
+    resolved = _run(*pip, "--dry-run", "--quiet", "--report", report, target)
+    assert resolved.returncode == 0, resolved.stdout + resolved.stderr
+    got = {
+        item["metadata"]["name"].lower(): item["metadata"]["version"]
+        for item in json.loads(report.read_text())["install"]
+    }
+    assert {"numpy", "numba", "array-api-compat"} <= set(got)
+    assert not any(name.startswith("nvidia-") for name in got)  # never a CUDA build
+    if extra:
+        assert got["torch"].split("+")[0] == "2.13.0"
+    if extra in ("cluster", "all"):
+        assert got["dask"] == got["distributed"]  # they release in lockstep
+    else:
+        assert "distributed" not in got
 
 
 def _python(env_dir: Path, code: str) -> subprocess.CompletedProcess:

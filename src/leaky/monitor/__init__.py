@@ -53,6 +53,10 @@ intercepted functional calls), ``_report`` (the reports, TensorBoard), ``_monito
 """
 
 # The kinds of activation the monitor finds by itself (module constants, as before the split).
+from leaky._imports import require
+
+require("leaky.monitor", "torch", ("torch",))  # one line naming the extra
+
 from leaky.monitor._kinds import ACTIVATIONS as ACTIVATIONS
 from leaky.monitor._kinds import LEAKY_LIKE as LEAKY_LIKE
 from leaky.monitor._kinds import RELU_LIKE as RELU_LIKE
