@@ -123,9 +123,7 @@ EXTRAS = ("", "torch", "lab", "cluster", "all")
 
 
 @pytest.mark.parametrize("extra", EXTRAS)
-def test_each_extra_resolves_in_a_fresh_environment(
-    extra: str, dist: Path, tmp_path: Path
-) -> None:
+def test_each_extra_resolves_in_a_fresh_environment(extra: str, dist: Path, tmp_path: Path) -> None:
     # What a user gets from the index today, without the lock: the extras must resolve on
     # their own (dask 2026.11.0 once had no distributed release beside it on the index)
     env_dir = tmp_path / "venv"

@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from types import TracebackType
 
 # The third-party modules each extra provides that leaky imports (pyproject.toml's extras).
-LAB_MODULES = ("torch", "sklearn", "scipy", "matplotlib", "optuna")
+LAB_MODULES = ("torch", "sklearn", "scipy", "matplotlib", "optuna", "jinja2")
 CLI_MODULES = ("typer", "rich", *LAB_MODULES)
 
 

@@ -194,6 +194,7 @@ def fast(op: int, x: Any, a: Any, out: Any, g: Any = None) -> np.ndarray | None:
         or type(a) is not float
         or not 0.0 <= a <= 1.0
         or x.dtype.char not in "fd"
+        or not x.dtype.isnative  # '>f8' is "d" too: the full path converts it first
         or not x.ndim
         or not x.flags.c_contiguous
         or ENGINE == "numpy"

@@ -11,12 +11,19 @@ leaky's compiled loop on the tensors' memory, on PyTorch's own OpenMP team for l
 tensors (``leaky._openmp``: never a second thread pool beside PyTorch's); elsewhere the
 array-API formulas.
 
-Three ways in, one contract:
+Four ways in, one contract:
 
 - eager mode: ``LeakyReLUFunction`` (an ``autograd.Function``; the least overhead);
-- ``torch.compile`` and TorchScript: the custom operators ``leaky::leaky_relu`` and
+- forward-mode AD and the ``torch.func`` transforms (``vmap``, ``grad``, ``jacrev``,
+  ``jacfwd``, ``hessian``): ``LeakyReLUTransformFunction``, with ``setup_context``, a
+  ``jvp`` (1 at ``x == 0``, NaN at NaN) and a generated vmap rule; under a transform the
+  backward is plain aten operations, so it can itself be transformed again;
+- ``torch.compile``: the custom operators ``leaky::leaky_relu`` and
   ``leaky::leaky_relu_backward`` (``torch.library``, with fake implementations, so the
   compiler sees them without a graph break);
+- TorchScript (``torch.jit.trace`` and ``torch.jit.script``): ``aten_forward``, the
+  contract in plain aten operations whose autograd is the contract's gradient, so a
+  saved TorchScript file needs nothing but torch to load and run;
 - in place: ``LeakyReLUInplaceFunction`` overwrites the input and saves no copy of it: for a
   slope > 0 the backward reads the output's sign (y < 0 exactly where x < 0, NaN where x
   was NaN); for slope 0 the output cannot tell x == 0 from x < 0, so a one-byte mask of
@@ -29,6 +36,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.autograd.forward_ad as _fwad
 import torch.nn.functional as F
 from array_api_compat import array_namespace
 from torch import Tensor
@@ -56,6 +64,44 @@ def _values_(x: Tensor, a: float) -> Tensor:
     return torch.relu_(x) if _is_relu(x.dtype, a) else torch._C._nn.leaky_relu_(x, a)
 
 
+def _transformed() -> bool:
+    """True under forward-mode AD (a dual level is open) or a ``torch.func`` transform."""
+    return _fwad._current_level >= 0 or torch._C._are_functorch_transforms_active()
+
+
+def _scaled(v: Tensor, a: float) -> Tensor:
+    """``v * a``, 16-bit floats computed in float32 and rounded once (PyTorch's CPU rule)."""
+    if v.dtype == torch.float16 or v.dtype == torch.bfloat16:
+        return (v.float() * a).to(v.dtype)
+    return v * a
+
+
+def _aten_backward(grad: Tensor, x: Tensor, a: float) -> Tensor:
+    """``grad * leaky_relu_derivative(x)`` in plain aten operations (any transform sees them)."""
+    return torch.where(x >= 0, grad, torch.where(x < 0, _scaled(grad, a), x))
+
+
+def aten_forward(x: Tensor, a: float) -> Tensor:
+    """leaky_relu of the contract in plain aten operations, for TorchScript.
+
+    ``x * factor`` with ``factor`` (detached) 1 where ``x >= 0``, ``a`` where ``x < 0``
+    and NaN where x is NaN: the values are the contract's (``-0.0`` stays ``-0.0``, one
+    rounding of ``a*x``, 16-bit floats computed in float32), and autograd of the
+    expression is the contract's gradient (1 at both zeros, NaN at NaN; the second
+    derivative 0). A slope that is 0 in the compute type is ReLU: every negative input,
+    ``-inf`` included, gives +0.0 (``-inf * 0`` would be NaN). Written for TorchScript:
+    ``torch.jit.script`` compiles it, ``torch.jit.trace`` records its operations.
+    """
+    wide = x.dtype == torch.float16 or x.dtype == torch.bfloat16
+    xc = x.float() if wide else x
+    xd = xc.detach()
+    slope = torch.where(xd < 0, torch.full_like(xd, a), xd)  # NaN stays NaN
+    y = xc * torch.where(xd >= 0, torch.ones_like(xd), slope)
+    if a == 0.0 or (xc.dtype != torch.float64 and a <= 2.0**-150):  # 0 in the compute type
+        y = torch.where(xd < 0, torch.zeros_like(xd), y)
+    return y.to(x.dtype) if wide else y
+
+
 def _backward(grad: Tensor, x: Tensor, a: float) -> Tensor:
     """grad * leaky_relu_derivative(x): leaky's loops on CPU, array-API formulas elsewhere.
 
@@ -65,6 +111,8 @@ def _backward(grad: Tensor, x: Tensor, a: float) -> Tensor:
     backward of ``.sum()``) is read as that one value, not copied out to full size.
     This runs on every training step: it spends as few Python operations as it can.
     """
+    if torch._C._are_functorch_transforms_active():  # torch.func: plain aten operations
+        return _aten_backward(grad, x, a)
     if torch.is_grad_enabled():  # double backward: stay differentiable
         return leaky_relu_backward_op(grad, x, a)
     dtype = _KERNEL_DTYPES.get(x.dtype)
@@ -103,7 +151,13 @@ def _backward_other(grad: Tensor, x: Tensor, a: float) -> Tensor:
 
 
 class LeakyReLUFunction(torch.autograd.Function):
-    """``y = leaky_relu(x, a)`` with ``dy/dx = leaky_relu_derivative(x, a)``."""
+    """``y = leaky_relu(x, a)`` with ``dy/dx = leaky_relu_derivative(x, a)``: eager mode.
+
+    The classic form (``ctx`` in ``forward``): ``Function.apply`` binds the arguments of a
+    ``setup_context`` Function with ``inspect.signature`` on every call (~20 us), too much
+    for a layer called on every step. ``LeakyReLUTransformFunction`` is the same function
+    for forward-mode AD and ``torch.func``.
+    """
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, a: float) -> Tensor:  # type: ignore[override]
@@ -115,6 +169,35 @@ class LeakyReLUFunction(torch.autograd.Function):
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
         (x,) = ctx.saved_tensors
         return _backward(grad, x, ctx.a), None
+
+
+class LeakyReLUTransformFunction(torch.autograd.Function):
+    """``LeakyReLUFunction`` for forward-mode AD and the ``torch.func`` transforms: a
+    ``forward`` without ``ctx``, ``setup_context``, a ``jvp`` with the contract's derivative
+    (1 at ``x == 0``, NaN at NaN) and a generated vmap rule."""
+
+    generate_vmap_rule = True  # forward, backward and jvp are made of batchable operations
+
+    @staticmethod
+    def forward(x: Tensor, a: float) -> Tensor:  # type: ignore[override]
+        return _values(x, a)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Tensor) -> None:
+        x, a = inputs
+        ctx.save_for_backward(x)
+        ctx.save_for_forward(x)
+        ctx.a = a
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+        (x,) = ctx.saved_tensors
+        return _backward(grad, x, ctx.a), None
+
+    @staticmethod
+    def jvp(ctx: Any, x_tangent: Tensor, a_tangent: None) -> Tensor:  # type: ignore[override]
+        (x,) = ctx.saved_tensors
+        return _aten_backward(x_tangent, x, ctx.a)  # the contract's derivative: 1 at 0
 
 
 class LeakyReLUInplaceFunction(torch.autograd.Function):
@@ -186,13 +269,19 @@ leaky_relu_backward_op.register_autograd(_op_backward_backward, setup_context=_o
 def forward(x: Tensor, a: float) -> Tensor:
     """leaky_relu on a torch tensor, with the contract's gradient, in any mode."""
     if x.requires_grad and torch.is_grad_enabled():
-        if not (torch.compiler.is_compiling() or torch.jit.is_tracing()):
+        if not (torch.compiler.is_compiling() or torch.jit.is_tracing() or _transformed()):
             return LeakyReLUFunction.apply(x, a)  # eager training: the common case first
+        if _transformed():
+            return LeakyReLUTransformFunction.apply(x, a)
         if torch.onnx.is_in_onnx_export():
             return F.leaky_relu(x, a)  # the same values; exports as ONNX LeakyRelu(alpha=a)
         if torch.compiler.is_compiling():
             return leaky_relu_op(x, a)
-        return LeakyReLUFunction.apply(x, a)
+        return aten_forward(x, a)  # torch.jit.trace: plain aten operations
+    if torch.jit.is_tracing() and not torch.onnx.is_in_onnx_export():
+        return aten_forward(x, a)  # the trace may later run with a gradient
+    if _transformed():
+        return LeakyReLUTransformFunction.apply(x, a)  # forward-mode AD, torch.func
     return _values(x, a)
 
 
@@ -211,7 +300,13 @@ def forward_out(x: Tensor, a: float, out: Tensor) -> Tensor:
 
 
 def forward_inplace(x: Tensor, a: float) -> Tensor:
-    """leaky_relu written into ``x``; autograd-aware, saves no copy of the input."""
+    """leaky_relu written into ``x``; autograd-aware, saves no copy of the input.
+
+    Under forward-mode AD and ``torch.func`` transforms it computes out of place (as under
+    ``torch.compile``): only the out-of-place function has a ``jvp`` and a vmap rule.
+    """
+    if _transformed():
+        return forward(x, a)
     if x.requires_grad and torch.is_grad_enabled():
         return LeakyReLUInplaceFunction.apply(x, a)
     with torch.no_grad():

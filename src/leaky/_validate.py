@@ -76,7 +76,9 @@ def numpy_input(value: Any, name: str, func: str) -> np.ndarray:
     promoted like a NumPy ufunc such as ``np.sin`` (int8 -> float16, int16 -> float32,
     int32/int64 -> float64). Complex, string, object and other dtypes (float128 too) raise
     TypeError, as do NumPy subclasses other than ``np.memmap`` (a masked array's mask
-    would be lost).
+    would be lost). An array of the other byte order (``'>f8'`` on a little-endian
+    machine) is converted to native order here, the one place every NumPy path passes:
+    leaky computes on the native value and returns a native-order result.
     """
     _plain_ndarray(value, name, func)
     try:
@@ -88,21 +90,26 @@ def numpy_input(value: Any, name: str, func: str) -> np.ndarray:
         ) from None
     kind = arr.dtype.kind
     if kind == "f" and arr.dtype.itemsize in (2, 4, 8):
-        return arr
+        return arr if arr.dtype.isnative else arr.astype(arr.dtype.newbyteorder("="))
     if kind in "biu":
         return arr.astype(np.result_type(arr.dtype, np.float16))
     raise _dtype_error(name, func, arr.dtype)
 
 
 def numpy_out(out: Any, shape: tuple[int, ...], dtype: np.dtype, func: str) -> np.ndarray:
-    """Check an ``out=`` array for the NumPy path before anything is written to it."""
+    """Check an ``out=`` array for the NumPy path before anything is written to it.
+
+    ``dtype`` is the result's (native) dtype; an ``out`` of that dtype in the other byte
+    order (``'>f8'`` for float64 on a little-endian machine) is accepted, as NumPy's ufuncs
+    accept it: the caller computes natively and stores the values into it.
+    """
     if not isinstance(out, np.ndarray):
         raise TypeError(
             f"The 'out' parameter of {func} must be a NumPy array when the input is a NumPy "
             f"array. Got {_received(out)} instead."
         )
     _plain_ndarray(out, "out", func)
-    if out.shape != shape or out.dtype != dtype:
+    if out.shape != shape or out.dtype.newbyteorder("=") != dtype:
         raise ValueError(
             f"The 'out' parameter of {func} must have shape {shape} and dtype {dtype} (those "
             f"of the result). Got shape {out.shape} and dtype {out.dtype} instead."
@@ -569,6 +576,35 @@ def scheduler_address(value: Any, param: str, func: str) -> str | None:
             f"The '{param}' parameter of {func} must be 'local' (a Dask LocalCluster here) or "
             f"the address of a running Dask scheduler like 'tcp://host:8786' (schemes: "
             f"{', '.join(_SCHEDULER_SCHEMES)}). Got {_received(value)} instead."
+        )
+    return text
+
+
+def dashboard_address(name: str, default: str) -> str:
+    """A Dask dashboard's ``host:port`` from the environment variable ``name``, else ``default``.
+
+    The host is required (``:8787`` would mean every interface): to expose the dashboard on
+    purpose, say so, as ``0.0.0.0:8787``.
+
+    Example:
+        >>> import os
+        >>> os.environ["LEAKY_EXAMPLE_DASHBOARD"] = "0.0.0.0:8787"
+        >>> dashboard_address("LEAKY_EXAMPLE_DASHBOARD", "127.0.0.1:0")
+        '0.0.0.0:8787'
+    """
+    import os
+    import re
+
+    text = os.environ.get(name)
+    if text is None or not text.strip():
+        return default
+    text = text.strip()
+    match = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})", text)
+    if match is None or int(match.group(2)) > 65535:
+        raise ValueError(
+            f"The environment variable {name} must be host:port, like 127.0.0.1:8787 (this "
+            f"machine only) or 0.0.0.0:8787 (every interface), port 0 for any free one. "
+            f"Got {text!r} instead."
         )
     return text
 

@@ -41,9 +41,22 @@ def _is_numpy(*values: Any) -> bool:
 _FORWARD, _DERIVATIVE, _BACKWARD = 0, 2, 3  # the loops of leaky._kernels
 
 
-def _numpy_result(out: np.ndarray, given: bool) -> Any:
-    # Like a NumPy ufunc: a 0-d result comes back as a NumPy scalar unless out= was given.
-    return out if given or out.ndim else out[()]
+def _numpy_target(out: Any, shape: tuple[int, ...], dtype: np.dtype, func: str) -> np.ndarray:
+    """The native-order array the kernels write: ``out`` (checked), a new array when ``out``
+    is None, or a native scratch array for an ``out`` of the other byte order."""
+    if out is None:
+        return np.empty(shape, dtype)
+    _validate.numpy_out(out, shape, dtype, func)
+    return out if out.dtype.isnative else np.empty(shape, dtype)
+
+
+def _numpy_result(out: Any, target: np.ndarray) -> Any:
+    if out is None:
+        # Like a NumPy ufunc: a 0-d result comes back as a NumPy scalar unless out= was given.
+        return target if target.ndim else target[()]
+    if target is not out:
+        out[...] = target  # the native result, stored into an out of the other byte order
+    return out
 
 
 def _xp_result(result: Any, out: Any, func: str) -> Any:
@@ -73,11 +86,15 @@ def leaky_relu(x: Any, negative_slope: float = 0.01, *, out: Any = None) -> Any:
         x: an array of any array-API library, a NumPy scalar, a Python number or a
             (nested) list. Floating dtypes are kept; integer and bool inputs are promoted
             like a NumPy ufunc (``np.sin``); complex, string and object inputs raise
-            ``TypeError``.
+            ``TypeError``. A NumPy array of the other byte order (``'>f4'`` on a
+            little-endian machine) is read as its native-order value: the result is the
+            native computation bit for bit, in the native dtype.
         negative_slope: the slope ``a`` for negative inputs, a real number in [0, 1]. 0 is
             ReLU, 1 the identity; Leaky ReLU (Maas et al. 2013) uses 0.01.
         out: an array of the result's shape and dtype to write into; it may be ``x``
-            itself (in place). Checked before anything is written.
+            itself (in place). Checked before anything is written. A NumPy ``out`` of the
+            result's dtype in the other byte order (``'>f8'``) receives the values, stored
+            in its byte order, as a NumPy ufunc's ``out`` does.
 
     Returns:
         An array of the input's library, device, shape and floating dtype. As with a NumPy
@@ -103,13 +120,9 @@ def leaky_relu(x: Any, negative_slope: float = 0.01, *, out: Any = None) -> Any:
     a = _validate.negative_slope(negative_slope, func)
     if _is_numpy(x):
         arr = _validate.numpy_input(x, "x", func)
-        given = out is not None
-        if given:
-            _validate.numpy_out(out, arr.shape, arr.dtype, func)
-        else:
-            out = np.empty(arr.shape, arr.dtype)
-        _numpy.forward(arr, a, out)
-        return _numpy_result(out, given)
+        target = _numpy_target(out, arr.shape, arr.dtype, func)
+        _numpy.forward(arr, a, target)
+        return _numpy_result(out, target)
     xp = array_namespace(x)
     x = _validate.xp_input(x, xp, "x", func)
     if is_torch_array(x):
@@ -159,13 +172,9 @@ def leaky_relu_derivative(x: Any, negative_slope: float = 0.01, *, out: Any = No
     a = _validate.negative_slope(negative_slope, func)
     if _is_numpy(x):
         arr = _validate.numpy_input(x, "x", func)
-        given = out is not None
-        if given:
-            _validate.numpy_out(out, arr.shape, arr.dtype, func)
-        else:
-            out = np.empty(arr.shape, arr.dtype)
-        _numpy.derivative(arr, a, out)
-        return _numpy_result(out, given)
+        target = _numpy_target(out, arr.shape, arr.dtype, func)
+        _numpy.derivative(arr, a, target)
+        return _numpy_result(out, target)
     xp = array_namespace(x)
     x = _validate.xp_input(x, xp, "x", func)
     return _xp_result(_xp.derivative(xp, x, a), out, func)
@@ -216,13 +225,9 @@ def leaky_relu_backward(
         _validate.same_shape(g.shape, arr.shape, func)
         dtype = np.result_type(g.dtype, arr.dtype)
         g, arr = g.astype(dtype, copy=False), arr.astype(dtype, copy=False)
-        given = out is not None
-        if given:
-            _validate.numpy_out(out, arr.shape, dtype, func)
-        else:
-            out = np.empty(arr.shape, dtype)
-        _numpy.backward(g, arr, a, out)
-        return _numpy_result(out, given)
+        target = _numpy_target(out, arr.shape, dtype, func)
+        _numpy.backward(g, arr, a, target)
+        return _numpy_result(out, target)
     xp = array_namespace(grad_output, x)
     g = _validate.xp_input(grad_output, xp, "grad_output", func)
     x = _validate.xp_input(x, xp, "x", func)

@@ -10,6 +10,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import ClassVar, TypeVar, overload
 
+from leaky._imports import require
+
+require("leaky.nn", "torch", ("torch",))  # one line naming the extra, not a traceback
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -24,17 +28,20 @@ class LeakyReLU(nn.Module):
 
     Values equal ``torch.nn.LeakyReLU`` bit for bit (for ``a > 0``; for ``a == 0`` every
     negative input gives +0.0, as ReLU). The gradient is leaky's: **1 at x == 0** (PyTorch's
-    layer gives ``a``) and NaN at a NaN input. Works under ``torch.compile``, in TorchScript
-    (``torch.jit.script``) and exports to ONNX as the standard ``LeakyRelu`` node with
-    ``alpha = negative_slope``.
+    layer gives ``a``) and NaN at a NaN input, in reverse and forward mode (``jvp``) alike.
+    Works under ``torch.compile``, under ``torch.func`` (``vmap``, ``grad``, ``jacrev``,
+    ``hessian``, per-sample gradients), in TorchScript (``torch.jit.script`` and
+    ``torch.jit.trace``: plain aten operations, so a saved file loads without leaky) and
+    exports to ONNX as the standard ``LeakyRelu`` node with ``alpha = negative_slope``.
 
     Args:
         negative_slope: the slope ``a`` for negative inputs, a real number in [0, 1].
         inplace: overwrite the input. The backward then needs no copy of it: it reads the
             output's sign (slope > 0) or a one-byte mask (slope 0). One caveat: a negative
             input so small that ``a*x`` underflows to -0.0 gets the gradient of ``x >= 0``.
-            Under ``torch.compile`` and in TorchScript the layer computes out of place
-            (the compiler plans memory itself) and leaves the input unchanged.
+            Under ``torch.compile``, ``torch.func`` transforms, forward-mode AD and in
+            TorchScript the layer computes out of place (the compiler plans memory
+            itself) and leaves the input unchanged.
 
     Example:
         >>> import torch
@@ -63,16 +70,19 @@ class LeakyReLU(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if torch.jit.is_scripting():
-            # TorchScript: the operator, out of place (TorchScript's autograd cannot use the
-            # in-place backward), so inplace=True leaves the input unchanged there.
-            return torch.ops.leaky.leaky_relu(x, self.negative_slope)
+            # TorchScript: plain aten operations with the contract's values and gradient
+            # (a saved file needs only torch), out of place (TorchScript's autograd cannot
+            # use the in-place backward), so inplace=True leaves the input unchanged there.
+            return _torch.aten_forward(x, self.negative_slope)
         return self._forward_python(x)
 
     @torch.jit.unused
     def _forward_python(self, x: Tensor) -> Tensor:
         if self.inplace and not torch.compiler.is_compiling():
-            if torch.jit.is_tracing() and torch.onnx.is_in_onnx_export():
-                return F.leaky_relu(x, self.negative_slope, inplace=True)  # exports as LeakyRelu
+            if torch.jit.is_tracing():
+                if torch.onnx.is_in_onnx_export():  # exports as LeakyRelu
+                    return F.leaky_relu(x, self.negative_slope, inplace=True)
+                return _torch.aten_forward(x, self.negative_slope)  # as in torch.jit.script
             return _torch.forward_inplace(x, self.negative_slope)
         return _torch.forward(x, self.negative_slope)
 
@@ -269,6 +279,9 @@ def convert(
         return new_type is None or type(module) is not new_type or isinstance(module, nn.ReLU)
 
     def swap(module: nn.Module, name: str) -> nn.Module:
+        if isinstance(module, torch.jit.ScriptModule):
+            _report_scripted(module, name, result)
+            return module
         if should_swap(module, name):
             new = replaced.get(id(module))
             if new is None:
@@ -293,6 +306,39 @@ def convert(
     if report is not None:
         report(result)
     return model
+
+
+def _report_scripted(module: torch.jit.ScriptModule, name: str, report: ConversionReport) -> None:
+    """A TorchScript module is compiled code convert cannot change: its ReLUs are listed in
+    ``report.unreached``, never skipped silently."""
+    try:
+        graph = str(module.inlined_graph)
+    except (AttributeError, RuntimeError):  # no forward compiled
+        return
+    relus = graph.count("aten::relu(") + graph.count("aten::relu_(")
+    if relus:
+        report.unreached.append(
+            f"{name or '<root>'} (a TorchScript module: {relus} ReLU call(s) compiled in it "
+            "stay ReLU; convert cannot change compiled code: convert the model before "
+            "scripting it)"
+        )
+
+
+def _relu_calls_in(source: str) -> list[str]:
+    """The functional ReLU calls (``torch.relu(x)``, ``x.relu()``...) left in a forward's
+    source; calls of ``self.<name>`` are submodule calls."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        on_self = isinstance(func, ast.Attribute) and ast.unparse(func.value) == "self"
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if name in _RELU_NAMES and not on_self:
+            found.append(ast.unparse(func))
+    return found
 
 
 def _functional_calls(module: nn.Module) -> list[tuple[str, str]]:
@@ -363,6 +409,32 @@ class _Forward:
     def __reduce__(self) -> tuple[object, ...]:
         return (_Forward, (self.owner, self.source))
 
+    def prepare_scriptable(self) -> nn.Module:
+        """What ``torch.jit.script`` compiles in the owner's place (its
+        ``__prepare_scriptable__``): a shallow copy of the owner whose ``forward`` is this
+        source as a real method, its text registered in ``linecache`` (TorchScript reads
+        source), as torch.fx does for a GraphModule. The owner itself is left as it is."""
+        import contextlib
+        import copy
+        import linecache
+        import types
+
+        owner = self.owner
+        stand_in = copy.copy(owner)
+        stand_in.__dict__["_modules"] = dict(owner._modules)  # scripting rewrites this dict
+        del stand_in.__dict__["__prepare_scriptable__"]
+        filename = f"<leaky.nn.convert: {type(owner).__qualname__}.forward, {id(self):x}>"
+        linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True), filename)
+        namespace: dict[str, object] = {}
+        exec(compile(self.source, filename, "exec"), namespace)
+        for name, value in list(namespace.items()):  # string annotations ('torch.Tensor')
+            if isinstance(value, str) and name != "__builtins__":
+                with contextlib.suppress(NameError, AttributeError, SyntaxError):
+                    namespace[name] = eval(value, namespace)  # TorchScript needs the type
+        function = namespace["forward"]
+        stand_in.__dict__["forward"] = types.MethodType(function, stand_in)  # type: ignore[arg-type]
+        return stand_in
+
 
 def _forward_source(graph: object) -> str:
     """The Python source of a graph's forward with the imports it needs (as torch.fx's
@@ -390,10 +462,24 @@ def _convert_functional(
 ) -> None:
     done: set[int] = set()
     for name, module in list(model.named_modules()):
-        if id(module) in done or isinstance(module, (LeakyReLU, nn.ReLU, nn.LeakyReLU)):
-            continue
+        if id(module) in done or isinstance(
+            module, (LeakyReLU, nn.ReLU, nn.LeakyReLU, torch.jit.ScriptModule)
+        ):
+            continue  # a TorchScript module is reported by convert's module pass
         done.add(id(module))
         label = name or "<root>"
+        rewritten = module.__dict__.get("forward")
+        if isinstance(rewritten, _Forward):
+            # An earlier convert rewrote this forward: its functional sites are submodules
+            # now (converted by the module pass, following include=); tracing the class's
+            # forward again would add a second layer per site and orphan the first.
+            left = _relu_calls_in(rewritten.source)
+            if left:
+                report.unreached.append(
+                    f"{label} (forward already rewritten by convert; functional call(s) "
+                    f"{', '.join(left)} left by that convert stay ReLU)"
+                )
+            continue
         calls = [text for text, base in _functional_calls(module) if base in _RELU_NAMES]
         if not calls or (name and _matches(name, exclude)):
             continue
@@ -461,6 +547,7 @@ def _rewrite_forward(
                 _set_path(module, node.target, value)
             constants.append(node.target)
     module.forward = _Forward(module, _forward_source(graph))  # type: ignore[method-assign]
+    module.__prepare_scriptable__ = module.forward.prepare_scriptable  # torch.jit.script
     extra = f"; constant(s) added: {', '.join(constants)}" if constants else ""
     report.rewritten.append(
         f"{label} ({type(module).__qualname__}): forward replaced on the instance by a traced "

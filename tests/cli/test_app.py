@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from leaky import __version__
@@ -68,3 +69,27 @@ def test_without_typer_leaky_cli_imports_and_app_names_the_extra() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.startswith("MissingExtraError the leaky command needs the 'lab' extra")
+
+
+def _rendered_words(text: str) -> str:
+    """The words of a rich help screen, without its box drawing, on one line."""
+    for ch in "│╭╮╰╯─":
+        text = text.replace(ch, " ")
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("command", ["plot", "bench", "diagnose", "report", "compare", "tune"])
+def test_help_shows_every_text_as_written_and_no_bool_type(command: str) -> None:
+    # rich markup would swallow "[cluster]" ("Needs leaky." was shown); a flag takes no value
+    import typer.main
+
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    shown = _rendered_words(result.output)
+    cmd = typer.main.get_command(app).commands[command]  # type: ignore[attr-defined]
+    for param in cmd.params:
+        if param.param_type_name == "option" and getattr(param, "help", None):
+            assert " ".join(param.help.replace("\\[", "[").split()) in shown, param.name
+    assert "<bool>" not in result.output
+    if command in ("report", "compare"):
+        assert "leaky[cluster]" in shown

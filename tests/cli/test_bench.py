@@ -125,11 +125,11 @@ def test_suite_prints_ratios_writes_json_and_checks_targets(
 def test_training_prints_the_batched_speed_up(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from leaky.lab import batched
+    from leaky.lab import bench as lab_bench
 
-    real = batched.speedup
+    real = lab_bench.speedup
     monkeypatch.setattr(
-        batched, "speedup", lambda seeds, steps, repeats: real(seeds=2, steps=2, repeats=repeats)
+        lab_bench, "speedup", lambda seeds, steps, repeats: real(seeds=2, steps=2, repeats=repeats)
     )
     out = tmp_path / "t.json"
     result = CliRunner().invoke(app, ["bench", "--training", "--runs", "2", "--json", str(out)])

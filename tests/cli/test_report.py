@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from leaky.cli import app
-from leaky.lab import report
+from leaky.lab import outdir, report
 
 MARKER_NAME = ".leaky-report"
 
@@ -30,7 +30,7 @@ def _refused(args: list[str], message: str) -> None:
     assert result.output.startswith("error: ") and "Traceback" not in result.output
     assert message in " ".join(result.output.split())
     with pytest.raises(ValueError, match=message) as err:  # the library's check, one line
-        report.check_out(args[args.index("--out") + 1])
+        outdir.check_out(args[args.index("--out") + 1])
     assert "\n" not in str(err.value)
 
 
@@ -227,7 +227,7 @@ def test_compare_says_whose_evaluations_failed_and_fails_when_nothing_compares(
     ("args", "message"),
     [
         (["--objective", "nosuchthing"], "must be a built-in objective"),
-        (["--objective", "digits-mlp", "--seeds", "1"], "must be an integer >= 2"),
+        (["--objective", "digits-mlp", "--seeds", "1"], "must be an integer in [2, 10000]"),
         (["--objective", "digits-mlp", "--slopes", "0,1.5"], "--slopes takes comma-separated"),
         (["--objective", "digits-mlp", "--slopes", "0.1,0.2"], "0 (the ReLU baseline)"),
         (["--objective", "nomodule_here:f"], "cannot import module"),

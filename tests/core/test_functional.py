@@ -353,3 +353,47 @@ def test_memmap_is_read_as_the_array_it_holds(tmp_path) -> None:
 def test_float128_is_refused_with_the_dtypes_that_are_allowed() -> None:
     with pytest.raises(TypeError, match=r"dtype float16, bfloat16, float32 or float64.*float128"):
         leaky_relu(np.ones(2, np.longdouble))
+
+
+def _swapped(dtype) -> np.dtype:
+    """``dtype`` in the byte order this machine does not use (big-endian on x86 and ARM)."""
+    return np.dtype(dtype).newbyteorder("S")
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("a", [0.0, 0.01, 1 / 5.5])
+@pytest.mark.parametrize("out", ["none", "native", "swapped", "in-place"])
+def test_non_native_byte_order_computes_on_the_native_value(engine: str, dtype, a, out) -> None:
+    """Issue 20, item 10: '>f8' and '>f4' raised numba's TypingError, '>f2' was one ulp off
+    and kept '>f2'. The result is the native computation bit for bit, in the native dtype;
+    an ``out=`` of either byte order receives those values."""
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal(300) * 10).astype(dtype)
+    x[:7] = [0.0, -0.0, np.inf, -np.inf, np.nan, -1e-3, 2.5]
+    g = rng.standard_normal(300).astype(dtype)
+    native = np.dtype(dtype)
+    expected = {
+        "forward": leaky_relu(x, a),
+        "derivative": leaky_relu_derivative(x, a),
+        "backward": leaky_relu_backward(g, x, a),
+    }
+    calls = {
+        "forward": lambda x_, g_, **kw: leaky_relu(x_, a, **kw),
+        "derivative": lambda x_, g_, **kw: leaky_relu_derivative(x_, a, **kw),
+        "backward": lambda x_, g_, **kw: leaky_relu_backward(g_, x_, a, **kw),
+    }
+    for name, call in calls.items():
+        for xs, gs in ((x.astype(_swapped(dtype)), g), (x, g.astype(_swapped(dtype)))):
+            gs = gs.astype(_swapped(dtype)) if name != "backward" else gs
+            if out == "none":
+                result = call(xs, gs)
+                assert result.dtype == native
+            elif out == "in-place":
+                target = xs if xs.dtype != native else gs
+                result = call(xs, gs, out=target)
+                assert result is target
+            else:
+                target = np.empty(300, native if out == "native" else _swapped(dtype))
+                result = call(xs, gs, out=target)
+                assert result is target
+            assert_same_bits(result.astype(native), expected[name])

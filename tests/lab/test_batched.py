@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from leaky.lab import batched, data, models
+from leaky.lab import bench as lab_bench
 from leaky.lab.batched import TrainConfig, TrainResult
 
 # Float64 and 30 steps: the batched member and the plain model differ only in the order
@@ -226,7 +227,7 @@ def test_gru_members_train_as_stacked_plain_models() -> None:
 
 
 def test_speedup_times_both_sides_and_round_trips() -> None:
-    r = batched.speedup(seeds=2, steps=2, repeats=2)
+    r = lab_bench.speedup(seeds=2, steps=2, repeats=2)
     assert len(r.batched_seconds) == len(r.sequential_seconds) == 2
     assert r.config.seeds == (0, 1) and all(t > 0 for t in r.ratios)
-    assert batched.SpeedupResult.from_dict(json.loads(json.dumps(r.to_dict()))) == r
+    assert lab_bench.SpeedupResult.from_dict(json.loads(json.dumps(r.to_dict()))) == r

@@ -142,3 +142,12 @@ def test_a_missing_mnist1d_package_is_one_line_naming_the_extra(
     monkeypatch.setitem(sys.modules, "mnist1d.data", None)
     with pytest.raises(MissingExtraError, match=r"pip install 'leaky\[lab\]' \(mnist1d is not"):
         data._mnist1d_arrays.__wrapped__()
+
+
+def test_the_class_table_and_chance_agree_with_the_data() -> None:
+    # one home for "chance" (it was 10.0 in percent in one module and 0.1 in another)
+    for name in data.NAMES:
+        assert getattr(data, name)(seed=0).classes == data.CLASSES[name], name
+    assert data.chance("spirals") == 0.5 and data.chance("mnist1d") == 0.1
+    with pytest.raises(ValueError, match="'dataset' parameter of chance must be one of"):
+        data.chance("cifar")

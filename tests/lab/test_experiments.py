@@ -13,7 +13,8 @@ import math
 import numpy as np
 import pytest
 
-from leaky.lab import claims, report, stats
+from leaky.lab import claims, verdicts
+from leaky.lab import plan as plan_mod
 from leaky.lab.batched import MemberResult, TrainConfig, TrainResult
 from leaky.lab.experiments import born_dead, dying, harness, slopes, stability
 from leaky.lab.runner import run
@@ -183,11 +184,11 @@ def test_negative_controls_the_identity_and_relu_against_itself_are_never_suppor
         slopes.accuracy_comparison(identity, default),  # claim 5's rule on the identity
         slopes.accuracy_comparison(relu, relu),  # ... and on ReLU against itself
     ]
-    for verdict in stats.judge_family([c for c in controls if c is not None]):
-        assert verdict.verdict != stats.SUPPORTED, verdict.text
+    for verdict in verdicts.judge_family([c for c in controls if c is not None]):
+        assert verdict.verdict != verdicts.SUPPORTED, verdict.text
     # the same rules do say "supported" where the data hold an effect
-    real = stats.judge(slopes.sparsity_comparison(default, identity))
-    assert real.verdict == stats.SUPPORTED
+    real = verdicts.judge(slopes.sparsity_comparison(default, identity))
+    assert real.verdict == verdicts.SUPPORTED
 
 
 def test_claim_5_compares_the_slope_chosen_on_validation_with_the_default() -> None:
@@ -196,9 +197,9 @@ def test_claim_5_compares_the_slope_chosen_on_validation_with_the_default() -> N
     )
     claim = claims.slope_claim(result, preliminary=False)
     assert result.selected("mlp").arm == 0.1
-    assert claim.primary.verdict == stats.SUPPORTED and claim.primary.effect == pytest.approx(5)
+    assert claim.primary.verdict == verdicts.SUPPORTED and claim.primary.effect == pytest.approx(5)
     tie = _slopes_result({0.0: (ACC, NEAR), 0.01: (ACC, NEAR), 0.1: (ACC, NEAR), 1.0: (ACC, NEAR)})
-    assert claims.slope_claim(tie, preliminary=False).verdict == stats.NOT_SUPPORTED
+    assert claims.slope_claim(tie, preliminary=False).verdict == verdicts.NOT_SUPPORTED
     advice = claims.advice(tie, preliminary=False)[0]
     assert "does not matter" in advice.recommendation
 
@@ -211,14 +212,14 @@ def test_quick_verdicts_are_preliminary_everywhere() -> None:
 
 
 def test_every_experiment_plans_distinct_tasks_and_round_trips_its_configuration() -> None:
-    for scale in report.SCALES:
-        p = report.plan(scale)
+    for scale in plan_mod.SCALES:
+        p = plan_mod.plan(scale)
         for name, config in p.configs.items():
-            module = report.EXPERIMENTS[name]
+            module = plan_mod.EXPERIMENTS[name]
             assert module.Config.from_dict(config.to_dict()) == config
             keys = [t.key for t in module.tasks(config)]
             assert len(keys) == len(set(keys)), (scale, name)
-        assert report.StudyPlan.from_dict(p.to_dict()) == p
+        assert plan_mod.StudyPlan.from_dict(p.to_dict()) == p
 
 
 def test_harness_experiment_uses_the_papers_recipe_at_the_standard_scale() -> None:

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from leaky import __version__
-from leaky.lab import figures, report
+from leaky.lab import figures, outdir, report
+from leaky.lab import plan as plan_mod
 
 MARKER_NAME = ".leaky-report"
 
@@ -42,7 +43,7 @@ def test_results_json_holds_the_numbers_and_verdicts_the_rules_give(quick_report
     doc = json.loads((quick_report / "results.json").read_text())
     assert {"setup", "plan", "claims", "advice", "results", "failures"} == set(doc)
     assert doc["setup"]["seed"] == 1 and doc["setup"]["scale"] == "quick"
-    assert set(doc["results"]) == set(report.EXPERIMENTS)
+    assert set(doc["results"]) == set(plan_mod.EXPERIMENTS)
     keys = [c["key"] for c in doc["claims"]]
     assert keys == ["1", "2a", "2b", "3a", "3b", "4", "5"]
     for c in doc["claims"]:
@@ -57,7 +58,7 @@ def test_results_json_holds_the_numbers_and_verdicts_the_rules_give(quick_report
     assert "PRELIMINARY" in md and all(c["title"] in md for c in doc["claims"])
 
 
-def _outcomes(folder: Path, p: report.StudyPlan) -> dict:
+def _outcomes(folder: Path, p: plan_mod.StudyPlan) -> dict:
     from leaky.lab.store import Store
 
     with Store(folder, create=False) as store:
@@ -87,11 +88,11 @@ def test_from_re_renders_the_stored_study_without_training(
 
 def test_an_interrupted_study_runs_only_the_missing_tasks(tmp_path: Path) -> None:
     out = tmp_path / "rep"
-    p = report.plan("quick", seed=5)
+    p = plan_mod.plan("quick", seed=5)
     tasks = [t for ts in p.tasks().values() for t in ts]
     from leaky.lab.runner import run
 
-    report.prepare(out)
+    outdir.prepare(out)
     run(tasks[:3], out, jobs=1)  # as if the first run stopped after three tasks
     _, rep = report.build(out, scale="quick", seed=5, jobs=1)
     assert rep.setup["tasks read from the store"] == 3
@@ -152,10 +153,10 @@ def test_a_failed_swap_puts_the_old_figures_back(
 
 
 def test_a_new_path_and_an_empty_folder_are_accepted(tmp_path: Path) -> None:
-    assert report.check_out(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
+    assert outdir.check_out(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
     (tmp_path / "empty").mkdir()
-    assert report.check_out(tmp_path / "empty") == tmp_path / "empty"
-    report.prepare(tmp_path / "empty")
+    assert outdir.check_out(tmp_path / "empty") == tmp_path / "empty"
+    outdir.prepare(tmp_path / "empty")
     assert json.loads((tmp_path / "empty" / MARKER_NAME).read_text())["leaky"] == __version__
 
 

@@ -492,6 +492,42 @@ def test_a_local_dask_cluster_stores_the_bytes_of_an_in_process_run(
     assert killed.outcomes[0].error.startswith("KilledWorker: the workers running this task")
 
 
+def _listening(pid: int) -> set[tuple[str, int]]:
+    return {
+        (c.laddr.ip, c.laddr.port)
+        for c in psutil.Process(pid).net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN
+    }
+
+
+def test_a_local_dask_cluster_listens_on_loopback_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LEAKY_DASHBOARD_ADDRESS", raising=False)
+    with Runner(jobs=1, scheduler="local") as runner:
+        backend = runner._start()
+        port = backend.client.scheduler_info()["services"]["dashboard"]  # type: ignore[union-attr]
+        listening = _listening(os.getpid())  # the LocalCluster's scheduler runs here
+    assert ("127.0.0.1", port) in listening  # the dashboard, on loopback
+    assert not {ip for ip, _ in listening} - {"127.0.0.1", "::1"}, listening
+
+
+def test_the_dashboard_address_is_exposed_only_on_purpose_and_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from leaky.lab.runner import RunnerError
+
+    monkeypatch.setenv("LEAKY_DASHBOARD_ADDRESS", ":8787")  # every interface, implicitly
+    with pytest.raises(RunnerError, match=r"^The environment variable LEAKY_DASHBOARD_ADDRESS"):
+        Runner(jobs=1, scheduler="local")._start()
+    port = _free_port()
+    monkeypatch.setenv("LEAKY_DASHBOARD_ADDRESS", f"0.0.0.0:{port}")
+    with Runner(jobs=1, scheduler="local") as runner:
+        runner._start()
+        listening = _listening(os.getpid())
+    assert ("0.0.0.0", port) in listening
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

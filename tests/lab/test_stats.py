@@ -19,6 +19,16 @@ from scipy import stats as sps
 
 from leaky.lab import stats
 from leaky.lab.stats import (
+    equivalence,
+    fisher,
+    holm,
+    mean_interval,
+    minimum_detectable_effect,
+    paired_difference,
+    proportion,
+    seeds_needed,
+)
+from leaky.lab.verdicts import (
     GREATER,
     INCONCLUSIVE,
     LESS,
@@ -30,17 +40,10 @@ from leaky.lab.stats import (
     Verdict,
     compare,
     compare_failures,
-    equivalence,
-    fisher,
-    holm,
     judge,
     judge_family,
-    minimum_detectable_effect,
-    paired_difference,
-    proportion,
     rule,
     sanity,
-    seeds_needed,
 )
 
 # A fixed paired sample: differences [0.5, -0.2, 1.0, 1.5], mean 0.7, sd sqrt(1.58 / 3).
@@ -542,4 +545,51 @@ def test_errors_name_the_parameter_the_allowed_values_and_what_came(
 def test_comparison_fields_are_the_verdict_fields_it_carries() -> None:
     shared = {f.name for f in dataclasses.fields(Comparison)}
     assert shared < {f.name for f in dataclasses.fields(Verdict)}
-    assert set(stats.__all__) >= {"SUPPORTED", "NOT_SUPPORTED", "INCONCLUSIVE", "SANITY"}
+    from leaky.lab import verdicts
+
+    assert set(verdicts.__all__) >= {"SUPPORTED", "NOT_SUPPORTED", "INCONCLUSIVE", "SANITY"}
+    assert not set(verdicts.__all__) & set(stats.__all__)  # one home each: tests, verdicts
+
+
+# --- mean_interval: the one t-interval of a mean (tune, slopes, figures, compare) ---------
+
+
+def test_mean_interval_matches_scipy() -> None:
+    values = [61.0, 63.5, 62.25, 60.0, 64.0]
+    r = mean_interval(values)
+    ci = sps.ttest_1samp(values, 0.0).confidence_interval(0.95)
+    assert r.n == 5 and r.mean == pytest.approx(np.mean(values), rel=1e-12)
+    assert (r.low, r.high) == pytest.approx((ci.low, ci.high), rel=1e-12)
+    r90 = mean_interval(values, confidence=0.9)
+    assert r90.high - r90.low < r.high - r.low
+
+
+def test_mean_interval_has_one_answer_below_two_values() -> None:
+    one = mean_interval([3.0])
+    assert (one.mean, one.n) == (3.0, 1)
+    assert math.isnan(one.low) and math.isnan(one.high)  # no spread: no interval
+    none = mean_interval([])
+    assert none.n == 0 and all(math.isnan(v) for v in (none.mean, none.low, none.high))
+    same = mean_interval([2.0, 2.0, 2.0])
+    assert (same.low, same.high) == (2.0, 2.0)
+
+
+@pytest.mark.parametrize("bad", [[1.0, math.nan], [math.inf, 1.0]])
+def test_mean_interval_refuses_non_finite_values(bad: list[float]) -> None:
+    with pytest.raises(ValueError, match="finite"):
+        mean_interval(bad)
+
+
+def test_every_caller_uses_the_one_interval() -> None:
+    # the t-quantile appears in stats alone (it was computed in five places, four answers)
+    from pathlib import Path
+
+    import leaky
+
+    src = Path(leaky.__file__).parent
+    found = [
+        str(p.relative_to(src))
+        for p in src.rglob("*.py")
+        if p.name != "stats.py" and (".t.ppf(" in p.read_text() or ".t.interval(" in p.read_text())
+    ]
+    assert found == []

@@ -731,3 +731,247 @@ def test_large_activations_are_counted_exactly_on_pytorchs_thread_team(
     assert counts.tolist() == [positive, zeros, bad]
     finite = torch.tensor(bad) == 0
     assert torch.allclose(sums[finite], total[finite], rtol=1e-5)
+
+
+# ------------------------------------------------------------- threads (issue 20, item 5)
+
+
+def test_threads_count_as_one_thread_would() -> None:
+    """8 threads x 20 calls of one model inside the monitor report what one thread running
+    the same 160 batches reports: the same sites, the same exact counts."""
+    import threading
+
+    data = _batches(160, seed=3)
+    model = _mlp(nn.ReLU())
+    with DeadUnitMonitor(model) as alone:
+        for x in data:
+            model(x)
+    start = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def work(k: int) -> None:
+        try:
+            start.wait()
+            for x in data[k * 20 : (k + 1) * 20]:
+                model(x)
+        except BaseException as err:  # reported below: a thread's error must fail the test
+            errors.append(err)
+
+    with DeadUnitMonitor(model) as threaded:
+        workers = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    assert errors == []
+    one, many = alone.report().to_dict(), threaded.report().to_dict()
+    # the positive parts' float64 sums are added in another order: equal to rounding
+    for layer_one, layer_many in zip(one["layers"], many["layers"], strict=True):
+        assert layer_many.pop("dormancy") == pytest.approx(layer_one.pop("dormancy"), rel=1e-12)
+    assert many == one
+    assert threaded.report().dead == 3 and len(threaded.report().layers) == 1
+
+
+def test_functional_sites_are_discovered_once_under_threads() -> None:
+    import threading
+
+    data = _batches(64, seed=4)
+    model = _mixed()
+    with DeadUnitMonitor(model) as alone:
+        for x in data:
+            model(x)
+    with DeadUnitMonitor(model) as threaded:
+        workers = [
+            threading.Thread(target=lambda k=k: [model(x) for x in data[k::4]]) for k in range(4)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    one, many = alone.report(), threaded.report()
+    assert [layer.name for layer in many.layers] == [layer.name for layer in one.layers]
+    assert many.batches == one.batches == 64
+    for a, b in zip(one.layers, many.layers, strict=True):
+        assert (a.units, a.samples, a.positive_fraction, a.nonfinite) == (
+            b.units,
+            b.samples,
+            b.positive_fraction,
+            b.nonfinite,
+        )
+
+
+# ------------------------------------------------------- load_state_dict (issue 20, item 8)
+
+
+def _state_of(model: nn.Module, shape: tuple[int, ...]) -> dict:
+    with DeadUnitMonitor(model) as mon:
+        model(torch.randn(*shape))
+    return mon.state_dict()
+
+
+def test_load_state_dict_refuses_another_models_state() -> None:
+    relu = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3))
+    state = _state_of(relu, (8, 6))
+    tanh = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 16), nn.ReLU())
+    with pytest.raises(ValueError, match=r"^The state does not fit this model: site '1' ") as err:
+        DeadUnitMonitor(tanh).load_state_dict(state)
+    assert "\n" not in str(err.value)
+    wide = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 3))
+    with pytest.raises(ValueError, match=r"site '1' has 16 units in the state and 32 in "):
+        DeadUnitMonitor(wide).load_state_dict(state)
+    leaky_model = nn.Sequential(nn.Linear(6, 16), LeakyReLU(0.1), nn.Linear(16, 3))
+    with pytest.raises(ValueError, match=r"site '1' is a 'relu' site \(ReLU\) in the state and"):
+        DeadUnitMonitor(leaky_model).load_state_dict(state)
+    functional = _state_of(_mixed(), (4, 6))
+    with pytest.raises(ValueError, match=r"site '<root>:F.relu' "):
+        DeadUnitMonitor(_mixed(), functional=False).load_state_dict(functional)
+    # the same architecture loads, before and after a batch of its own
+    fresh = DeadUnitMonitor(nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3)))
+    fresh.load_state_dict(state)
+    assert fresh.report().layers[0].units == 16
+    used = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3))
+    with DeadUnitMonitor(used) as mon:
+        used(torch.randn(2, 6))
+    mon.load_state_dict(state)
+    assert mon.report().batches == 1
+    DeadUnitMonitor(_mixed()).load_state_dict(functional)
+
+
+def test_a_loaded_state_that_meets_other_units_says_so() -> None:
+    """Where the units could not be known when loading (an activation fed by a layer the
+    monitor cannot size), the first batch that does not fit names the loaded state."""
+
+    class Net(nn.Module):
+        def __init__(self, width: int) -> None:
+            super().__init__()
+            self.fc = nn.Linear(6, width)
+            self.act = nn.ReLU()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.act(self.fc(x))
+
+    state = _state_of(Net(16), (4, 6))
+    other = Net(32)
+    mon = DeadUnitMonitor(other)
+    mon.load_state_dict(state)
+    with mon, pytest.raises(ValueError, match=r"the state loaded by load_state_dict\(\)"):
+        other(torch.randn(4, 6))
+
+
+# -------------------------------------------------------- channels of Conv1d (item 9)
+
+
+def _conv1d(act: nn.Module) -> nn.Sequential:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv1d(3, 8, 3, padding=1), act, nn.Flatten(), nn.Linear(8 * 40, 2))
+    with torch.no_grad():
+        model[0].bias[[1, 6]] = -1e3
+    return model
+
+
+@pytest.mark.parametrize("act", [nn.ReLU(), nn.ReLU(inplace=True), LeakyReLU(0.0), nn.PReLU()])
+def test_conv1d_counts_channels_not_positions(act: nn.Module) -> None:
+    report = _run(_conv1d(act), (4, 3, 40))
+    (layer,) = report.layers
+    assert layer.units == 8 and layer.samples == 5 * 4 * 40
+    assert (layer.unit, layer.unit_dim) == ("channel", 1)
+    if layer.kind == "relu":
+        assert layer.dead == [1, 6]
+        assert "2 of 8 channels dead (25%)" in layer.sentence()
+    else:
+        assert layer.negative_regime == [1, 6]
+
+
+def test_the_unit_axis_follows_the_producing_layer() -> None:
+    """A Conv1d's (N, C, L) counts channels; a Linear's (N, L, F) and a bare activation's
+    3-d tensor count features (the last axis), and the report says which."""
+
+    class Net(nn.Module):  # one activation layer fed by both, registered after the Linear
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv1d(3, 8, 3, padding=1)
+            self.norm = nn.BatchNorm1d(8)
+            self.fc = nn.Linear(40, 5)
+            self.act = nn.ReLU()
+            self.gelu = nn.GELU()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            c = self.act(self.norm(self.conv(x)))  # (N, 8, 40): 8 channels
+            f = self.act(self.fc(x))  # (N, 3, 5): 5 features
+            b = self.gelu(x)  # a bare activation on (N, 3, 40): 40 features
+            return c.sum() + f.sum() + b.sum()
+
+    report = _run(Net(), (4, 3, 40), batches=2)
+    got = {layer.name: (layer.units, layer.unit, layer.unit_dim) for layer in report.layers}
+    assert got == {
+        "act#0": (8, "channel", 1),
+        "act#1": (5, "feature", 2),
+        "gelu": (40, "feature", 2),
+    }
+    assert "all 5 units alive" in str(report) and "all 8 channels alive" in str(report)
+    # diagnose (no gradients, eval mode) decides the same way
+    with torch.no_grad():
+        again = diagnose(Net(), [torch.randn(4, 3, 40)])
+    assert [(layer.units, layer.unit) for layer in again.layers] == [
+        (8, "channel"),
+        (5, "feature"),
+        (40, "feature"),
+    ]
+
+
+def test_the_unit_axis_survives_a_checkpoint() -> None:
+    model = _conv1d(nn.ReLU())
+    state = _state_of(model, (4, 3, 40))
+    resumed = DeadUnitMonitor(_conv1d(nn.ReLU()))
+    resumed.load_state_dict(state)
+    (layer,) = resumed.report().layers
+    assert (layer.units, layer.unit, layer.unit_dim) == (8, "channel", 1)
+    assert layer.dead == [1, 6]
+
+
+# ------------------------------------------------------ the kernels' disk cache (item 16)
+
+
+def test_the_counting_kernels_come_from_numbas_disk_cache(tmp_path) -> None:
+    """A second process with the same NUMBA_CACHE_DIR compiles none of the monitor's loops:
+    each is loaded from the cache the first process wrote."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        """
+        import json, torch
+        from torch import nn
+        from leaky.monitor import DeadUnitMonitor, _counting
+        model = nn.Sequential(
+            nn.Conv1d(3, 4, 1), nn.ReLU(), nn.Flatten(), nn.Linear(24, 16), nn.ReLU()
+        )
+        with DeadUnitMonitor(model) as mon:
+            model(torch.randn(4, 3, 6))
+            model.double()(torch.randn(4, 3, 6, dtype=torch.float64))
+        assert mon.report().batches == 2
+        kernels = _counting._kernels()
+        stats = {}
+        for name, kernel in kernels.items():
+            if hasattr(kernel, "stats"):
+                stats[name] = [sum(kernel.stats.cache_hits.values()),
+                               sum(kernel.stats.cache_misses.values())]
+        stats["block"] = [getattr(kernels.get("block_cfunc"), "cache_hits", 0), 0]
+        print(json.dumps(stats))
+        """
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    runs = []
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        runs.append(json.loads(result.stdout.strip().splitlines()[-1]))
+    first, second = runs
+    assert all(first[name][1] > 0 for name in ("rows", "planes_part", "merge")), first
+    assert all(misses == 0 for hits, misses in second.values()), second  # nothing compiled
+    assert all(second[name][0] > 0 for name in ("rows", "planes_part", "merge")), second
+    assert second["block"][0] > 0, second  # the team's C entry point, loaded too

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from leaky import leaky_relu, leaky_relu_derivative
+from leaky import leaky_relu, leaky_relu_backward, leaky_relu_derivative
 from leaky.nn import ConversionReport, LeakyReLU, convert
 
 # PyTorch 2.13 deprecates TorchScript and the legacy ONNX exporter, and its own compiler
@@ -375,3 +375,189 @@ def test_the_not_converted_report_is_precise() -> None:
     _, report = _convert(NotARelu(), 0.1)
     assert report.unreached == []
     assert [c.name for c in report.changes] == ["relu"]
+
+
+# ---- issue 20: forward mode, torch.func, TorchScript ---------------------------------
+
+AT = torch.tensor([-1.0, -0.0, 0.0, 1.0, float("nan")], dtype=torch.float64)
+CONTRACT_DERIVATIVE = [0.1, 1.0, 1.0, 1.0, float("nan")]  # slope 0.1
+
+
+def _tolist(t: torch.Tensor) -> list[float]:
+    return [float("nan") if v != v else v for v in t.tolist()]
+
+
+def _is_contract(t: torch.Tensor) -> bool:
+    got, want = _tolist(t), CONTRACT_DERIVATIVE
+    return all((g != g and w != w) or g == pytest.approx(w) for g, w in zip(got, want, strict=True))
+
+
+@torch_deprecations  # forward AD loads torch's jvp decompositions (TorchScript)
+def test_forward_mode_derivative_is_the_contract_at_zero_and_nan() -> None:
+    """Issue 20, item 11: the jvp at 0 was the slope (aten's), the backward 1."""
+    layer = LeakyReLU(0.1)
+    _, tangent = torch.func.jvp(layer, (AT,), (torch.ones_like(AT),))
+    assert _is_contract(tangent), tangent
+    import torch.autograd.forward_ad as fwad
+
+    for requires_grad in (False, True):
+        with fwad.dual_level():
+            dual = fwad.make_dual(AT.clone().requires_grad_(requires_grad), torch.ones_like(AT))
+            out = fwad.unpack_dual(layer(dual))
+        assert _is_contract(out.tangent), out.tangent
+        assert _tolist(out.primal)[:4] == [-0.1, -0.0, 0.0, 1.0]
+    x = AT.clone().requires_grad_()
+    layer(x).backward(torch.ones_like(x))
+    assert _tolist(x.grad)[:4] == _tolist(tangent)[:4]  # reverse and forward mode agree
+
+
+@torch_deprecations  # forward AD loads torch's jvp decompositions (TorchScript)
+def test_torch_func_per_sample_gradients_jacrev_and_hessian() -> None:
+    """Issue 20, item 12: torch.func raised 'must override setup_context'."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), LeakyReLU(0.1), nn.Linear(8, 1))
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    x, y = torch.randn(6, 4), torch.randn(6, 1)
+
+    def loss(p: dict[str, torch.Tensor], xi: torch.Tensor, yi: torch.Tensor) -> torch.Tensor:
+        out = torch.func.functional_call(model, p, (xi[None],))
+        return ((out - yi[None]) ** 2).sum()
+
+    per_sample = torch.func.vmap(torch.func.grad(loss), in_dims=(None, 0, 0))(params, x, y)
+    for i in range(6):
+        model.zero_grad()
+        ((model(x[i : i + 1]) - y[i : i + 1]) ** 2).sum().backward()
+        for k, v in model.named_parameters():
+            torch.testing.assert_close(per_sample[k][i], v.grad, rtol=1e-6, atol=1e-7)
+    layer = LeakyReLU(0.1)
+    jac = torch.func.jacrev(layer)(AT)
+    assert _is_contract(torch.diagonal(jac)), jac
+    assert torch.equal(jac[:4, :4], torch.diag(torch.diagonal(jac)[:4]))
+    v = torch.tensor([-2.0, -0.0, 0.0, 3.0], dtype=torch.float64)
+    assert torch.equal(torch.func.hessian(lambda t: layer(t).sum())(v), torch.zeros(4, 4).double())
+    batch = torch.randn(5, 7)
+    assert torch.equal(torch.func.vmap(layer)(batch), layer(batch))
+    inplace = LeakyReLU(0.1, inplace=True)
+    assert _is_contract(torch.func.jacrev(lambda t: inplace(t * 1))(AT).diagonal())
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+@pytest.mark.parametrize("slope", [0.0, 1e-300, 0.01, 0.2, 1.0])
+def test_the_aten_path_is_the_contract_bit_for_bit(dtype: torch.dtype, slope: float) -> None:
+    """What TorchScript runs: the same values as the kernels, autograd the contract's."""
+    from leaky import _torch
+
+    x = _sample(dtype).requires_grad_()
+    y = _torch.aten_forward(x, slope)
+    _same(y.detach(), leaky_relu(x.detach(), slope))
+    three = torch.full_like(y, 3.0)
+    (g,) = torch.autograd.grad(y, x, three)
+    _same(g, leaky_relu_backward(three, x.detach(), slope))
+    if slope == 0 or (dtype != torch.float64 and slope < 1e-40):  # ReLU in the compute type
+        assert not y[x.detach() < 0].signbit().any()  # +0.0 for every negative, -inf too
+
+
+@torch_deprecations
+@pytest.mark.parametrize("inplace", [False, True])
+def test_jit_trace_save_and_load_round_trip(inplace: bool) -> None:
+    """Issue 20, item 12: jit.trace raised TracingCheckError; a trace could not be saved."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), LeakyReLU(0.1, inplace=inplace), nn.Linear(8, 8))
+    x = torch.randn(16, 4)
+    traced = torch.jit.trace(model, x)
+    buffer = io.BytesIO()
+    torch.jit.save(traced, buffer)
+    buffer.seek(0)
+    loaded = torch.jit.load(buffer)
+    probe = torch.cat([torch.randn(16, 4), torch.zeros(1, 4)])
+    assert torch.equal(loaded(probe), model(probe))
+    xs = torch.tensor([[-1.0, -0.0, 0.0, float("nan")]], dtype=torch.float32)
+    lin_free = torch.jit.trace(LeakyReLU(0.1, inplace=inplace), xs.clone())
+    xg = xs.clone().requires_grad_()
+    (g,) = torch.autograd.grad(lin_free(xg * 1).sum(), xg)
+    assert _tolist(g[0])[:3] == [pytest.approx(0.1), 1.0, 1.0] and g[0, 3].isnan()
+    code = (  # the saved trace needs nothing but torch
+        "import io, sys, torch\n"
+        "sys.modules['leaky'] = None\n"
+        "m = torch.jit.load(io.BytesIO(sys.stdin.buffer.read()))\n"
+        "print(m(torch.tensor([[-2.0, 0.0, 3.0, 1.0]])).shape)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=buffer.getvalue(), capture_output=True, check=True
+    )
+    assert done.stdout.decode().strip() == "torch.Size([1, 8])"
+
+
+@torch_deprecations
+def test_jit_script_after_an_fx_rewrite() -> None:
+    """Issue 20, item 12: '_Forward' object has no attribute '__globals__'."""
+    torch.manual_seed(0)
+    block = MLPBlock()
+    model = nn.Sequential(TinyResNet().eval(), nn.Identity())
+    converted, report = _convert(block, 0.05)
+    assert len(report.rewritten) == 1
+    scripted = torch.jit.script(converted)
+    x = torch.randn(2, 7, 16)
+    assert torch.equal(scripted(x), converted(x))
+    buffer = io.BytesIO()
+    torch.jit.save(scripted, buffer)
+    buffer.seek(0)
+    assert torch.equal(torch.jit.load(buffer)(x), converted(x))
+    assert type(converted.forward).__name__ == "_Forward"  # the model itself is unchanged
+    model = convert(model, 0.1)
+    scripted = torch.jit.script(model)
+    images = torch.randn(2, 3, 8, 8)
+    assert torch.equal(scripted(images), model(images))
+
+
+@pytest.mark.parametrize("layer", [LeakyReLU, nn.LeakyReLU])
+def test_a_second_convert_leaves_the_converted_functional_sites_alone(layer: type) -> None:
+    """Issue 20, item 7: a second convert re-traced the class's forward, swapped in the
+    new slope without include=["LeakyReLU"] and left the first new layer an orphan."""
+    torch.manual_seed(0)
+    model = TinyResNet().eval()
+    x = torch.randn(2, 3, 8, 8)
+    model, first = _convert(model, 0.1, layer=layer)
+    assert [c.name for c in first.changes][-1] == "<root>:relu"
+    modules = len(list(model.named_modules()))
+    out = model(x)
+    model, second = _convert(model, 0.3, layer=layer)
+    assert second.changes == [] and second.rewritten == [] and second.unreached == []
+    assert len(list(model.named_modules())) == modules  # no orphan layer added
+    assert model.leaky_relu.negative_slope == 0.1  # the functional site keeps its slope
+    assert torch.equal(model(x), out)
+    if layer is nn.LeakyReLU:  # include= converts torch's layers, the functional site too
+        model, third = _convert(model, 0.3, include=["LeakyReLU"])
+        assert "leaky_relu" in [c.name for c in third.changes] and third.rewritten == []
+        assert len(list(model.named_modules())) == modules
+        assert model.leaky_relu.negative_slope == 0.3
+
+
+class Scripted(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.fc(x))
+
+
+@torch_deprecations
+def test_relus_inside_torchscript_submodules_are_reported_not_skipped() -> None:
+    """Issue 20, item 12: convert cannot change compiled code; it says so."""
+    model = nn.Sequential(
+        torch.jit.script(nn.Sequential(nn.Linear(3, 3), nn.ReLU())),
+        torch.jit.script(Scripted()),
+        torch.jit.script(nn.Linear(3, 3)),  # no ReLU in it: nothing to say
+        nn.ReLU(),
+    )
+    model, report = _convert(model, 0.1)
+    assert [c.name for c in report.changes] == ["3"]
+    assert len(report.unreached) == 2
+    assert (
+        report.unreached[0].startswith("0 (a TorchScript module")
+        and "1 ReLU" in (report.unreached[0])
+    )
+    assert report.unreached[1].startswith("1 (a TorchScript module")
+    assert "convert the model before scripting it" in report.unreached[1]
+    assert "not converted" in str(report)

@@ -25,7 +25,7 @@ with try_import(FEATURE, "lab") as _deps:
     import typer
 
     from leaky.cli import bench, diagnose, plot, report, tune
-    from leaky.cli._common import say
+    from leaky.cli._common import HelpCommand, say
 
 if _deps.is_successful():
     app = typer.Typer(
@@ -50,12 +50,12 @@ if _deps.is_successful():
     ) -> None:
         """The Leaky ReLU activation: exact, fast, and measured."""
 
-    app.command()(plot.plot)
-    app.command()(bench.bench)
-    app.command()(diagnose.diagnose)
-    app.command()(report.report)
-    app.command()(report.compare)
-    app.command()(tune.tune)
+    app.command(cls=HelpCommand)(plot.plot)
+    app.command(cls=HelpCommand)(bench.bench)
+    app.command(cls=HelpCommand)(diagnose.diagnose)
+    app.command(cls=HelpCommand)(report.report)
+    app.command(cls=HelpCommand)(report.compare)
+    app.command(cls=HelpCommand)(tune.tune)
 
 
 def __getattr__(name: str) -> Any:

@@ -26,16 +26,20 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import json
 import os
 import sys
 import tempfile
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+import rich.markup
 import typer
+import typer.core
 from rich.console import Console
 from rich.text import Text
 
@@ -49,13 +53,76 @@ FORMATS = ("table", "json")
 Cell = str | Text
 
 
+class HelpCommand(typer.core.TyperCommand):
+    """A command whose ``--help`` shows its texts as written: ``leaky[cluster]`` stays
+    ``leaky[cluster]`` (typer reads help as rich markup, where ``[cluster]`` is a tag and
+    vanishes), and a flag shows no ``<bool>`` type (it takes no value)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.help:
+            self.help = rich.markup.escape(self.help)
+        for param in self.params:
+            _plain_help(param)
+
+    def get_help_option(self, ctx: Any) -> Any:  # typer's own (vendored) click types
+        option = super().get_help_option(ctx)
+        if option is not None:
+            _plain_help(option)
+        return option
+
+
+def _plain_help(param: Any) -> None:
+    help_text = getattr(param, "help", None)
+    if help_text and not getattr(param, "_leaky_plain", False):
+        param.help = rich.markup.escape(help_text)  # type: ignore[attr-defined]
+    if getattr(param, "is_flag", False):
+        param.metavar = ""
+    param._leaky_plain = True  # type: ignore[attr-defined]
+
+
+def printable(text: Any) -> str:
+    """``str(text)`` with control characters escaped (ESC as ``\\x1b``), line breaks and tabs
+    kept: what a user's module, path or name holds is shown, never sent to the terminal.
+
+    Example:
+        >>> printable("layer" + chr(27) + "[2Jname")
+        'layer\\\\x1b[2Jname'
+    """
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(
+        c
+        if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co")
+        else (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+        for c in text
+    )
+
+
+def os_error_line(err: OSError, where: Any = None) -> str:
+    """An ``OSError`` on one line: what could not be written (its file, else ``where``) and
+    the system's reason, with "disk full" said plainly (``ENOSPC``, ``EDQUOT``).
+
+    Example:
+        >>> import errno
+        >>> os_error_line(OSError(errno.ENOSPC, "No space left on device"), "out/fig.png")
+        'cannot write out/fig.png: No space left on device (disk full)'
+    """
+    target = err.filename if err.filename is not None else where
+    reason = err.strerror or " ".join(str(err).split()) or type(err).__name__
+    if err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        reason += " (disk full)"
+    return f"cannot write {target}: {reason}" if target is not None else reason
+
+
 def styled(text: Any, style: str) -> Text:
     """``text`` (any value, shown with ``str``) in a rich style, never parsed as markup."""
-    return Text(str(text), style=style)
+    return Text(printable(text), style=style)
 
 
 def _text(part: Any) -> Text:
-    return part if isinstance(part, Text) else Text(str(part))
+    return part if isinstance(part, Text) else Text(printable(part))
 
 
 def say(*parts: Any, err: bool = False) -> None:
@@ -75,7 +142,7 @@ def fail(error: str | BaseException, code: int = 2) -> NoReturn:
     The message is printed as plain text (a user's ``[/]`` or ``:smile:`` stays as typed);
     line breaks in it (a low-level error's) become spaces.
     """
-    message = " ".join(str(error).split()) or type(error).__name__
+    message = " ".join(printable(error).split()) or type(error).__name__
     err_console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
     raise typer.Exit(code)
 
@@ -96,35 +163,38 @@ def errors(code: int = 2) -> Iterator[None]:
 def print_table(
     columns: Sequence[str], rows: Iterable[Sequence[Cell]], title: Cell | None = None
 ) -> None:
-    """Print rows of already formatted cells as a rich table (cells are plain text)."""
+    """Print rows of already formatted cells as a rich table (cells are plain text).
+
+    On a terminal too narrow for the table (its columns would be drawn empty), each row is
+    printed as ``column: value`` lines instead, unwrapped, one blank line between rows.
+    """
+    from rich.measure import Measurement
     from rich.table import Table
 
+    rows = [[_text(c) for c in row] for row in rows]
     table = Table(title=None if title is None else _text(title))
     for column in columns:
         table.add_column(_text(column))
     for row in rows:
-        table.add_row(*(_text(c) for c in row))
-    console.print(table)
-
-
-def _strict(data: Any) -> Any:
-    """``data`` with NaN and ±inf as None, at any depth, and tuples as lists."""
-    if isinstance(data, float):
-        return data if data == data and abs(data) != float("inf") else None
-    if isinstance(data, dict):
-        return {str(k): _strict(v) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [_strict(v) for v in data]
-    if getattr(data, "ndim", None) == 0 and callable(getattr(data, "item", None)):
-        return _strict(data.item())  # NumPy scalars
-    if getattr(data, "ndim", None) and callable(getattr(data, "tolist", None)):
-        return _strict(data.tolist())  # NumPy arrays
-    return data
+        table.add_row(*row)
+    unbounded = console.options.update_width(10_000)  # the table's own least width
+    if Measurement.get(console, unbounded, table).minimum <= console.width:
+        console.print(table)
+        return
+    if title is not None:
+        say(title)
+    for i, row in enumerate(rows):
+        if i:
+            say("")
+        for column, cell in zip(columns, row, strict=True):
+            say(column, ": ", cell)
 
 
 def dumps(data: Any) -> str:
     """Strict JSON (NaN and inf become null), indented."""
-    return json.dumps(_strict(data), indent=1, allow_nan=False)
+    from leaky.lab._json import json_safe
+
+    return json.dumps(json_safe(data), indent=1, allow_nan=False)
 
 
 def print_json(data: Any) -> None:
@@ -144,30 +214,22 @@ def show(fmt: str, data: Any, table: Callable[[], None]) -> None:
 def write_json(path: Path | None, data: Any) -> None:
     """Write ``data`` to ``path`` as strict JSON, atomically; None: nothing.
 
-    The file is written next to ``path`` and renamed into place, so that a failure leaves
-    the previous file (or none), never half of one. Raises ``OSError`` if it cannot be
-    written (``check_writable`` refuses such a path before any work starts).
+    The file is written next to ``path`` and renamed into place
+    (``leaky.lab.outdir.atomic_write``), so that a failure leaves the previous file (or
+    none), never half of one; a symbolic link at ``path`` (or as its folder) is refused in
+    one line (``fail``). Raises ``OSError`` if it cannot be written (``check_writable``
+    refuses such a path before any work starts).
     """
+    from leaky.lab.outdir import OutDirError, atomic_write
+
     if path is None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(dumps(data))
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600: readable like any output
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        atomic_write(path, dumps(data))
+    except OutDirError as err:
+        fail(err)
     say("wrote ", styled(path, "bold"), err=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def check_writable(path: Path, option: str, *, folder: bool) -> None:

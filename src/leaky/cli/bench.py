@@ -176,9 +176,9 @@ def _suite(runs: int, budget: float, check: bool, json_out: Path | None) -> None
 
 
 def _training(runs: int, json_out: Path | None) -> None:
-    from leaky.lab import batched
+    from leaky.lab import bench as bench_mod
 
-    result = batched.speedup(seeds=10, steps=300, repeats=runs)
+    result = bench_mod.speedup(seeds=10, steps=300, repeats=runs)
     ratios, cpu = result.ratios, result.cpu_ratios
     print_table(
         ("seeds", "steps", "batched s", "one after another s", "speed-up (wall)", "speed-up (CPU)"),

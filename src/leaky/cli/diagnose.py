@@ -7,7 +7,7 @@ is imported; torch is imported before the working directory is searched (last) f
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -20,6 +20,7 @@ from leaky.cli._common import (
     errors,
     fail,
     load_user_object,
+    printable,
     show,
     write_json,
 )
@@ -94,8 +95,23 @@ def diagnose(
             )
     except (Exception, SystemExit) as err:  # the user's model or data: one line, not a trace
         fail(f"running the model failed: {type(err).__name__}: {err}")
-    show(fmt, report.to_dict(), lambda: console.print(report))
+    show(fmt, report.to_dict(), lambda: console.print(_printable(report)))
     try:
         write_json(json_out, report.to_dict())
     except OSError as err:
         fail(f"cannot write {json_out}: {err.strerror or err}; the report is shown above.", 1)
+
+
+def _printable(report: Any) -> Any:
+    """The report with the names the user's model gave (its modules', its activations')
+    shown with their control characters escaped (``printable``), for the terminal."""
+    import dataclasses
+
+    layers = [
+        dataclasses.replace(
+            layer, name=printable(layer.name), activation=printable(layer.activation)
+        )
+        for layer in report.layers
+    ]
+    unreached = [printable(item) for item in report.unreached]
+    return dataclasses.replace(report, layers=layers, unreached=unreached)

@@ -11,6 +11,7 @@ Progress is a live bar in a terminal and one plain line per task in a log.
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +25,7 @@ from leaky.cli._common import (
     errors,
     fail,
     import_dependencies,
+    os_error_line,
     print_table,
     say,
     show,
@@ -37,17 +39,30 @@ _SCHEDULER = typer.Option(
 )
 _JOBS = typer.Option(help="Worker processes (default: one per core; 1 runs in this process).")
 _COLORS = {"supported": "green", "not supported": "red", "inconclusive": "yellow"}
+_COMPARE_OPTIONS = {
+    "objective": "--objective",
+    "slopes": "--slopes",
+    "seeds": "--seeds",
+    "margin": "--margin",
+    "direction": "--direction",
+}
 
 
-def _runner_errors(run):
-    """Call ``run()``, turning the runner's one-line errors into ``fail``."""
+def _runner_errors(run, where: Path):
+    """Call ``run()``, turning the runner's one-line errors into ``fail``; ``where``: the
+    folder written (named when a file there cannot be written, a full disk say)."""
+    from leaky.lab.outdir import OutDirError
     from leaky.lab.runner import RunnerError
     from leaky.lab.store import StoreError
 
     try:
         return run()
+    except OutDirError as err:  # a symbolic link where a file goes: refused, one line
+        fail(err)
     except (RunnerError, StoreError) as err:
         fail(err, code=1)
+    except OSError as err:  # writing the files (the results are stored): one line
+        fail(f"{os_error_line(err, where)}; the results are stored in {where}", code=1)
     except KeyboardInterrupt:
         say("interrupted: the finished tasks are stored; run the same command to resume", err=True)
         raise typer.Exit(130) from None
@@ -60,11 +75,15 @@ def _check_backend(
     folder is created or any work starts."""
     from leaky import _validate
     from leaky._imports import MissingExtraError, require
-    from leaky.lab.runner import parse_scheduler
+    from leaky.lab.runner import default_jobs, parse_scheduler
 
     with errors():
         scheduler = parse_scheduler(scheduler)
         jobs = _validate.jobs_for(jobs, scheduler, "--jobs", command)
+    cores = default_jobs()
+    if jobs is not None and jobs > cores:  # more processes than cores only slow each other
+        say(f"note: --jobs {jobs} is more than the {cores} cores here: using {cores}", err=True)
+        jobs = cores
     if scheduler is not None:
         try:
             require(f"{command} --scheduler", "cluster", ("distributed",))
@@ -92,6 +111,8 @@ def report(
     """Run every experiment (resumably), judge every claim, write DIR/index.html and more."""
     import_dependencies("torch", "matplotlib")
     from leaky import _validate
+    from leaky.lab import outdir
+    from leaky.lab import plan as plan_mod
     from leaky.lab import report as report_mod
     from leaky.lab.progress import auto_progress
 
@@ -113,8 +134,10 @@ def report(
                 f"{', '.join(given)} does not apply to --from (it re-renders what is stored, "
                 "in the folder it names)."
             )
+        if from_.is_dir() and not os.access(from_, os.W_OK | os.X_OK):
+            fail(f"--from {str(from_)!r} is not writable: re-rendering writes into it.")
         with errors():
-            path, rep = _runner_errors(lambda: report_mod.rerender(from_))
+            path, rep = _runner_errors(lambda: report_mod.rerender(from_), from_)
         _print_claims(rep)
         say("wrote ", styled(path / "index.html", "bold"), " from the stored results", err=True)
         return
@@ -123,15 +146,16 @@ def report(
             fail(f"--quick is --scale quick; it cannot be combined with --scale {scale}.")
         scale = "quick"
     with errors():
-        _validate.one_of(scale, "--scale", "leaky report", report_mod.SCALES)
+        _validate.one_of(scale, "--scale", "leaky report", plan_mod.SCALES)
         _validate.seed(seed, "--seed", "leaky report")
-        report_mod.check_out(out)  # before anything runs
+        outdir.check_out(out)  # before anything runs
     check_writable(out, "--out", folder=True)
     jobs, scheduler = _check_backend(jobs, scheduler, "leaky report")
     path, rep = _runner_errors(
         lambda: report_mod.build(
             out, scale=scale, seed=seed, jobs=jobs, scheduler=scheduler, progress=auto_progress()
-        )
+        ),
+        out,
     )
     _print_claims(rep)
     if rep.failures:
@@ -161,7 +185,7 @@ def compare(
     slopes: Annotated[
         str, typer.Option(help="Comma-separated slopes in [0, 1]; 0 (ReLU) is the baseline.")
     ] = "0,0.01,0.1,0.3",
-    seeds: Annotated[int, typer.Option(help="Seeds per slope (0 .. N-1), at least 2.")] = 10,
+    seeds: Annotated[int, typer.Option(help="Seeds per slope (0 .. N-1), from 2 to 10,000.")] = 10,
     margin: Annotated[
         float, typer.Option(help="The smallest difference that matters, in the objective's units.")
     ] = 0.01,
@@ -173,14 +197,20 @@ def compare(
     scheduler: Annotated[str | None, _SCHEDULER] = None,
     fmt: Annotated[str, FORMAT] = "table",
     json_out: Annotated[Path | None, JSON] = None,
+    rerun: Annotated[
+        bool, typer.Option(help="Compute every evaluation again, even those stored in --out.")
+    ] = False,
 ) -> None:
-    """Compare slopes against ReLU on your own objective, paired over seeds, with verdicts."""
+    """Compare slopes against ReLU on your own objective, paired over seeds, with verdicts.
+
+    Results are stored in --out and reused by the same command (an edited objective, or a
+    module of your project it imports, is run again); --rerun computes everything anew.
+    """
     import_dependencies("torch", "matplotlib")
     from leaky import _validate
     from leaky.cli._common import cwd_on_path
     from leaky.lab import compare as compare_mod
-    from leaky.lab import figures
-    from leaky.lab import report as report_mod
+    from leaky.lab import figures, outdir
     from leaky.lab.progress import auto_progress
 
     try:
@@ -190,24 +220,38 @@ def compare(
     if not all(0 <= v <= 1 for v in slope_list):
         fail(f"--slopes takes comma-separated numbers in [0, 1], like 0,0.01,0.1. Got {slopes!r}.")
     with errors():
-        n = _validate.count(seeds, "--seeds", "leaky compare", low=2)
-        config = compare_mod.Config(
-            objective, tuple(slope_list), tuple(range(n)), margin, direction
+        n = _validate.count(seeds, "--seeds", "leaky compare", low=2, high=compare_mod.MAX_SEEDS)
+        options = compare_mod.check_options(
+            objective=objective,
+            slopes=tuple(slope_list),
+            seeds=tuple(range(n)),
+            margin=margin,
+            direction=direction,
+            names=_COMPARE_OPTIONS,
         )
+        config = compare_mod.Config(**options)
         _validate.one_of(fmt, "--format", "leaky compare", ("table", "json"))
-        report_mod.check_out(out)
+        outdir.check_out(out)
     check_writable(out, "--out", folder=True)
     if json_out is not None:
         check_writable(json_out, "--json", folder=False)
     cwd_on_path()
-    with errors():
-        compare_mod.resolve(objective)  # an unknown objective: one line, before any work
+    with errors():  # an unknown objective, or one without a source file: before any folder
+        compare_mod.resolve(objective)
+        config.tasks()
     jobs, scheduler = _check_backend(jobs, scheduler, "leaky compare")
     result = _runner_errors(
         lambda: compare_mod.run(
-            config, out, jobs=jobs, scheduler=scheduler, progress=auto_progress()
-        )
+            config, out, jobs=jobs, scheduler=scheduler, progress=auto_progress(), rerun=rerun
+        ),
+        out,
     )
+    if result.reused:
+        say(
+            f"{result.reused} result{'s' if result.reused != 1 else ''} reused from the store "
+            f"in {out}; --rerun to recompute",
+            err=True,
+        )
     data = result.to_dict()
     write_json(Path(out) / "compare.json", data)  # first: kept whatever happens next
     write_json(json_out, data)

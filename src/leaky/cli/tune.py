@@ -7,8 +7,10 @@ drawn, so that a failure there keeps the numbers; the study itself stays in its 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -106,17 +108,19 @@ def tune(
         )
         if storage is None:
             tune_mod.heartbeat_settings()  # the default storage is SQLite: heartbeats apply
-    from leaky.lab import report as report_mod
+    from leaky.lab import outdir
 
     with errors():  # a folder of someone else's files is refused, never written into
-        report_mod.check_out(out)
+        outdir.check_out(out)
+        for name in ("study.db", "tune.json", "tune.png", "tune.svg"):
+            outdir.refuse_symlink(out / name)  # SQLite would write through a link
     check_writable(out, "--out", folder=True)
     fn = _objective(objective)
     url = storage or f"sqlite:///{(out / 'study.db').resolve()}"
     name = study or objective.replace(":", "-")
     if storage is None:
         _note_legacy_db(out)
-    report_mod.prepare(out)  # created and marked as leaky's
+    outdir.prepare(out)  # created and marked as leaky's
     result = _run(fn, url, name, options)
     _finish(result, url, out, fmt)
 
@@ -160,7 +164,7 @@ def _run(fn: Any, url: str, name: str, options: dict[str, Any]) -> Any:
         ) as bar:
             task = bar.add_task(f"study {name}", total=options["n_trials"])
             low, high = options["low_high"]
-            with errors():
+            with errors(), _storage_errors():  # the storage first: exit status 1
                 return tune_mod.tune_slope(
                     fn,
                     n_trials=options["n_trials"],
@@ -187,6 +191,18 @@ def _run(fn: Any, url: str, name: str, options: dict[str, Any]) -> Any:
             sys.stderr.flush()
             os._exit(130)
         raise typer.Exit(130) from None
+
+
+@contextlib.contextmanager
+def _storage_errors() -> Iterator[None]:
+    """A storage that cannot be opened (unreachable, a refused login): the work failed,
+    exit status 1 (a URL that is not one stays a usage error, 2)."""
+    from leaky.lab import tune as tune_mod
+
+    try:
+        yield
+    except tune_mod.StorageError as err:
+        fail(err, code=1)
 
 
 def _finish(result: Any, url: str, out: Path, fmt: str) -> None:

@@ -5,7 +5,8 @@
   ``leaky.monitor.to_tensorboard``).
 - ``leaky.integrations.lightning``: ``DeadUnitCallback``, a Lightning ``Callback``.
 
-Nothing here is imported by ``import leaky`` or ``import leaky.monitor``; each module
-imports its package when it is imported, and a missing one is a one-line
-``ImportError`` that says what to install.
+``import leaky`` imports nothing here; ``import leaky.monitor`` imports only
+``leaky.integrations.tensorboard`` (the one ``to_tensorboard``), which needs no TensorBoard
+until it writes. ``leaky.integrations.lightning`` imports Lightning when it is imported; a
+missing package is a one-line ``ImportError`` that says what to install.
 """

@@ -40,8 +40,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import statistics
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +51,7 @@ from torch import Tensor, nn
 
 from leaky import _validate
 from leaky.lab import models as _models
+from leaky.lab._json import floats, json_safe
 
 __all__ = [
     "ABS_EDGES",
@@ -64,13 +63,11 @@ __all__ = [
     "BatchedMLP",
     "MemberResult",
     "SiteStats",
-    "SpeedupResult",
     "StackedMembers",
     "TrainConfig",
     "TrainResult",
     "batch_indices",
     "batched_model",
-    "speedup",
     "train",
     "train_member",
     "train_models",
@@ -220,14 +217,6 @@ class TrainConfig:
 # --- results ---------------------------------------------------------------------------
 
 
-def _nan_to_none(values: Sequence[float]) -> list[float | None]:
-    return [v if math.isfinite(v) else None for v in values]
-
-
-def _none_to_nan(values: Sequence[float | None]) -> tuple[float, ...]:
-    return tuple(math.nan if v is None else float(v) for v in values)
-
-
 @dataclass(frozen=True)
 class SiteStats:
     """Per-unit activation statistics of one hidden layer of one member, over a whole split.
@@ -256,23 +245,23 @@ class SiteStats:
     def to_dict(self) -> dict[str, Any]:
         return {
             "site": self.site,
-            "positive_fraction": _nan_to_none(self.positive_fraction),
-            "zero_fraction": _nan_to_none(self.zero_fraction),
+            "positive_fraction": json_safe(self.positive_fraction),
+            "zero_fraction": json_safe(self.zero_fraction),
             "abs_histogram": list(self.abs_histogram),
             "nan_count": self.nan_count,
-            "near_zero": _nan_to_none([self.near_zero])[0],
-            "hoyer": _nan_to_none([self.hoyer])[0],
+            "near_zero": json_safe([self.near_zero])[0],
+            "hoyer": json_safe([self.hoyer])[0],
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SiteStats:
         return cls(
             d["site"],
-            _none_to_nan(d["positive_fraction"]),
-            _none_to_nan(d["zero_fraction"]),
+            floats(d["positive_fraction"]),
+            floats(d["zero_fraction"]),
             tuple(int(c) for c in d["abs_histogram"]),
             int(d["nan_count"]),
-            *_none_to_nan([d.get("near_zero"), d.get("hoyer")]),
+            *floats([d.get("near_zero"), d.get("hoyer")]),
         )
 
 
@@ -327,7 +316,7 @@ class MemberResult:
             "diverged": self.diverged,
             "diverged_step": self.diverged_step,
         }
-        d |= {name: _nan_to_none(getattr(self, name)) for name in _CURVES}
+        d |= {name: json_safe(getattr(self, name)) for name in _CURVES}
         d["activations"] = [a.to_dict() for a in self.activations]
         return d
 
@@ -337,7 +326,7 @@ class MemberResult:
             seed=int(d["seed"]),
             diverged=bool(d["diverged"]),
             diverged_step=None if d["diverged_step"] is None else int(d["diverged_step"]),
-            **{name: _none_to_nan(d[name]) for name in _CURVES},
+            **{name: floats(d[name]) for name in _CURVES},
             activations=tuple(ActivationSnapshot.from_dict(a) for a in d["activations"]),
         )
 
@@ -505,14 +494,8 @@ class BatchedMLP(nn.Module):
         self.linear3 = BatchedLinear([m.linear3 for m in members])
         self.act = members[0].act  # element-wise, stateless: one layer serves every member
 
-    def forward(self, x: Tensor, record: list[Tensor] | None = None) -> Tensor:
-        z1 = self.linear1(x)
-        h = self.act(z1)
-        z2 = self.linear2(h)
-        h = h + self.act(z2)
-        if record is not None:
-            record += [z1, z2]
-        return self.linear3(h)
+    # The same computation as the single model's (linear1/2/3 and act are batched here).
+    forward = _models.MLP.forward
 
     def member(self, m: int) -> nn.Module:
         t = self.template
@@ -965,118 +948,3 @@ def train_models(config: TrainConfig) -> tuple[TrainResult, list[nn.Module]]:
         members = _fit(model, config, config.seeds)
         plain = [model.member(m) for m in range(len(config.seeds))]
     return TrainResult(config, config.eval_steps, tuple(members)), plain
-
-
-# --- speed -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SpeedupResult:
-    """Times of N seeds trained as one batched model and one after another.
-
-    Both sides train the same configuration through the same loop, in one process, one
-    thread, in alternating order within each repetition. ``ratios`` per repetition are
-    ``sequential / batched`` wall times; ``cpu_ratios`` the same for the process's CPU
-    time, which a busy machine (other processes sharing the core) disturbs less.
-    """
-
-    config: TrainConfig
-    batched_seconds: tuple[float, ...]
-    sequential_seconds: tuple[float, ...]
-    batched_cpu_seconds: tuple[float, ...] = ()
-    sequential_cpu_seconds: tuple[float, ...] = ()
-
-    @property
-    def ratios(self) -> tuple[float, ...]:
-        pairs = zip(self.sequential_seconds, self.batched_seconds, strict=True)
-        return tuple(s / b for s, b in pairs)
-
-    @property
-    def cpu_ratios(self) -> tuple[float, ...]:
-        pairs = zip(self.sequential_cpu_seconds, self.batched_cpu_seconds, strict=True)
-        return tuple(s / b for s, b in pairs)
-
-    @property
-    def median_ratio(self) -> float:
-        return statistics.median(self.ratios)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "config": self.config.to_dict(),
-            "batched_seconds": list(self.batched_seconds),
-            "sequential_seconds": list(self.sequential_seconds),
-            "batched_cpu_seconds": list(self.batched_cpu_seconds),
-            "sequential_cpu_seconds": list(self.sequential_cpu_seconds),
-            "ratios": list(self.ratios),
-            "cpu_ratios": list(self.cpu_ratios),
-            "median_ratio": self.median_ratio,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> SpeedupResult:
-        return cls(
-            TrainConfig.from_dict(d["config"]),
-            tuple(d["batched_seconds"]),
-            tuple(d["sequential_seconds"]),
-            tuple(d.get("batched_cpu_seconds", ())),
-            tuple(d.get("sequential_cpu_seconds", ())),
-        )
-
-
-def speedup(
-    seeds: int = 10, steps: int = 300, repeats: int = 5, model: str = "mlp"
-) -> SpeedupResult:
-    """Time ``seeds`` seeds of the MNIST-1D ``model`` batched against one after another.
-
-    The recipe is the paper's (Adam, lr 1e-2, batch 100) for ``steps`` steps, measured at
-    the start and the end. Each repetition times both sides (in alternating order).
-
-    Example:
-        >>> r = speedup(seeds=2, steps=3, repeats=1)
-        >>> len(r.ratios), r.median_ratio > 0
-        (1, True)
-    """
-    seeds = _validate.count(seeds, "seeds", "speedup", low=1)
-    steps = _validate.count(steps, "steps", "speedup", low=1)
-    repeats = _validate.count(repeats, "repeats", "speedup", low=1)
-    activation = 0.0 if _models.HAS_ACTIVATION.get(model, False) else None
-    config = TrainConfig(
-        model=model,
-        activation=activation,
-        seeds=tuple(range(seeds)),
-        steps=steps,
-        eval_every=0,
-    )
-    train(config.replace(steps=1))  # outside the clock: data generated, kernels compiled
-    batched: list[float] = []
-    sequential: list[float] = []
-    batched_cpu: list[float] = []
-    sequential_cpu: list[float] = []
-
-    def time_batched() -> None:
-        start, cpu = time.perf_counter(), time.process_time()
-        train(config)
-        batched.append(time.perf_counter() - start)
-        batched_cpu.append(time.process_time() - cpu)
-
-    def time_sequential() -> None:
-        start, cpu = time.perf_counter(), time.process_time()
-        for s in config.seeds:
-            train_member(config, s)
-        sequential.append(time.perf_counter() - start)
-        sequential_cpu.append(time.process_time() - cpu)
-
-    for r in range(repeats):
-        first, second = (
-            (time_batched, time_sequential)
-            if r % 2 == 0
-            else (
-                time_sequential,
-                time_batched,
-            )
-        )
-        first()
-        second()
-    return SpeedupResult(
-        config, tuple(batched), tuple(sequential), tuple(batched_cpu), tuple(sequential_cpu)
-    )

@@ -24,10 +24,14 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from leaky.functional import leaky_relu, leaky_relu_backward
+
+if TYPE_CHECKING:
+    from leaky.lab import batched
 
 SIZES = (1 << 16, 1 << 20, 1 << 24, 1 << 26)
 DTYPES = ("float32", "float64")
@@ -674,3 +678,128 @@ def suite(
     import torch  # noqa: F401
 
     return Suite(rows, runs, machine(), round(time.perf_counter() - start, 1))
+
+
+# --- seeds batched into one model, against one loop per seed (leaky.lab.batched) ------
+
+
+@dataclass(frozen=True)
+class SpeedupResult:
+    """Times of N seeds trained as one batched model and one after another.
+
+    Both sides train the same configuration through the same loop, in one process, one
+    thread, in alternating order within each repetition. ``ratios`` per repetition are
+    ``sequential / batched`` wall times; ``cpu_ratios`` the same for the process's CPU
+    time, which a busy machine (other processes sharing the core) disturbs less.
+    """
+
+    config: batched.TrainConfig
+    batched_seconds: tuple[float, ...]
+    sequential_seconds: tuple[float, ...]
+    batched_cpu_seconds: tuple[float, ...] = ()
+    sequential_cpu_seconds: tuple[float, ...] = ()
+
+    @property
+    def ratios(self) -> tuple[float, ...]:
+        pairs = zip(self.sequential_seconds, self.batched_seconds, strict=True)
+        return tuple(s / b for s, b in pairs)
+
+    @property
+    def cpu_ratios(self) -> tuple[float, ...]:
+        pairs = zip(self.sequential_cpu_seconds, self.batched_cpu_seconds, strict=True)
+        return tuple(s / b for s, b in pairs)
+
+    @property
+    def median_ratio(self) -> float:
+        return statistics.median(self.ratios)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "config": self.config.to_dict(),
+            "batched_seconds": list(self.batched_seconds),
+            "sequential_seconds": list(self.sequential_seconds),
+            "batched_cpu_seconds": list(self.batched_cpu_seconds),
+            "sequential_cpu_seconds": list(self.sequential_cpu_seconds),
+            "ratios": list(self.ratios),
+            "cpu_ratios": list(self.cpu_ratios),
+            "median_ratio": self.median_ratio,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SpeedupResult:
+        return cls(
+            _train_config().from_dict(d["config"]),
+            tuple(d["batched_seconds"]),
+            tuple(d["sequential_seconds"]),
+            tuple(d.get("batched_cpu_seconds", ())),
+            tuple(d.get("sequential_cpu_seconds", ())),
+        )
+
+
+def _train_config() -> type[batched.TrainConfig]:
+    from leaky.lab.batched import TrainConfig
+
+    return TrainConfig
+
+
+def speedup(
+    seeds: int = 10, steps: int = 300, repeats: int = 5, model: str = "mlp"
+) -> SpeedupResult:
+    """Time ``seeds`` seeds of the MNIST-1D ``model`` batched against one after another.
+
+    The recipe is the paper's (Adam, lr 1e-2, batch 100) for ``steps`` steps, measured at
+    the start and the end. Each repetition times both sides (in alternating order).
+
+    Example:
+        >>> r = speedup(seeds=2, steps=3, repeats=1)
+        >>> len(r.ratios), r.median_ratio > 0
+        (1, True)
+    """
+    from leaky import _validate
+    from leaky.lab import models as _models
+    from leaky.lab.batched import TrainConfig, train, train_member
+
+    seeds = _validate.count(seeds, "seeds", "speedup", low=1)
+    steps = _validate.count(steps, "steps", "speedup", low=1)
+    repeats = _validate.count(repeats, "repeats", "speedup", low=1)
+    activation = 0.0 if _models.HAS_ACTIVATION.get(model, False) else None
+    config = TrainConfig(
+        model=model,
+        activation=activation,
+        seeds=tuple(range(seeds)),
+        steps=steps,
+        eval_every=0,
+    )
+    train(config.replace(steps=1))  # outside the clock: data generated, kernels compiled
+    batched: list[float] = []
+    sequential: list[float] = []
+    batched_cpu: list[float] = []
+    sequential_cpu: list[float] = []
+
+    def time_batched() -> None:
+        start, cpu = time.perf_counter(), time.process_time()
+        train(config)
+        batched.append(time.perf_counter() - start)
+        batched_cpu.append(time.process_time() - cpu)
+
+    def time_sequential() -> None:
+        start, cpu = time.perf_counter(), time.process_time()
+        for s in config.seeds:
+            train_member(config, s)
+        sequential.append(time.perf_counter() - start)
+        sequential_cpu.append(time.process_time() - cpu)
+
+    for r in range(repeats):
+        first, second = (
+            (time_batched, time_sequential)
+            if r % 2 == 0
+            else (
+                time_sequential,
+                time_batched,
+            )
+        )
+        first()
+        second()
+    return SpeedupResult(
+        config, tuple(batched), tuple(sequential), tuple(batched_cpu), tuple(sequential_cpu)
+    )

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from leaky.functional import leaky_relu_derivative
-from leaky.lab import stats
+from leaky.lab import verdicts
 from leaky.lab.experiments import born_dead, dying, slopes, stability
 from leaky.lab.models import activation_label
 
@@ -33,8 +33,8 @@ class Claim:
     key: str
     title: str
     quote: str
-    primary: stats.Verdict | None
-    secondary: tuple[stats.Verdict, ...] = ()
+    primary: verdicts.Verdict | None
+    secondary: tuple[verdicts.Verdict, ...] = ()
     finding: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -61,13 +61,13 @@ class Claim:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Claim:
-        primary = None if d["primary"] is None else stats.Verdict.from_dict(d["primary"])
+        primary = None if d["primary"] is None else verdicts.Verdict.from_dict(d["primary"])
         return cls(
             d["key"],
             d["title"],
             d["quote"],
             primary,
-            tuple(stats.Verdict.from_dict(v) for v in d["secondary"]),
+            tuple(verdicts.Verdict.from_dict(v) for v in d["secondary"]),
             d["finding"],
             tuple(d["notes"]),
         )
@@ -87,11 +87,11 @@ QUOTES = {
 
 
 def _family(
-    comparisons: list[stats.Comparison | None], preliminary: bool
-) -> list[stats.Verdict | None]:
+    comparisons: list[verdicts.Comparison | None], preliminary: bool
+) -> list[verdicts.Verdict | None]:
     """Judge the comparisons that exist as one Holm family; None stays None (not measured)."""
     present = [c for c in comparisons if c is not None]
-    judged = iter(stats.judge_family(present, preliminary=preliminary) if present else [])
+    judged = iter(verdicts.judge_family(present, preliminary=preliminary) if present else [])
     return [None if c is None else next(judged) for c in comparisons]
 
 
@@ -106,7 +106,7 @@ def gradient_sanity(preliminary: bool) -> Claim:
     x = np.linspace(-4.0, -1e-3, 1001)
     d = leaky_relu_derivative(x, 0.01)
     zero = float(np.mean(d == 0))
-    verdict = stats.sanity(
+    verdict = verdicts.sanity(
         "1. Non-zero gradient",
         measure="fraction of negative inputs where leaky_relu_derivative(x, 0.01) is 0",
         value=zero,
@@ -137,7 +137,7 @@ def exact_zero_sanity(result: slopes.Result | None, preliminary: bool) -> Claim:
         else None
     )
     value = leaky.mean("exact_zero") if leaky is not None else math.nan
-    verdict = stats.sanity(
+    verdict = verdicts.sanity(
         "3a. Sparse activation (exact zeros)",
         measure=f"outputs exactly 0 under Leaky ReLU 0.01 after training ({model}, %)",
         value=0.0 if not math.isfinite(value) else value,
@@ -175,7 +175,7 @@ def born_dead_claim(result: born_dead.Result | None, preliminary: bool) -> Claim
     rai = born_dead.Arm(0.0, "rai").label
     notes = []
     rai_verdict = next((v for a, v in zip(order, judged, strict=True) if a == rai), None)
-    if rai_verdict is not None and rai_verdict.verdict != stats.SUPPORTED:
+    if rai_verdict is not None and rai_verdict.verdict != verdicts.SUPPORTED:
         notes.append(
             "The positive control (RAI, known to reduce born-dead ReLU networks) did not "
             "reach 'supported': this grid may lack the power to show an effect of that size."
@@ -286,13 +286,13 @@ def sparsity_claim(result: slopes.Result | None, preliminary: bool) -> Claim:
     )
     close = (
         slopes.sparsity_comparison(
-            result.arm(model, slopes.DEFAULT_SLOPE), result.arm(model, 0.0), stats.NO_DIFFERENCE
+            result.arm(model, slopes.DEFAULT_SLOPE), result.arm(model, 0.0), verdicts.NO_DIFFERENCE
         )
         if slopes.DEFAULT_SLOPE in result.config.arms
         else None
     )
     if close is not None:
-        secondary += tuple(stats.judge_family([close], preliminary=preliminary))
+        secondary += tuple(verdicts.judge_family([close], preliminary=preliminary))
     finding = (
         f"Outputs near zero after training ({model}, validation split): {rows}. "
         "Leaky ReLU is judged against the linear control (slope 1): is it sparser than a "
@@ -381,7 +381,7 @@ def slope_claim(result: slopes.Result | None, preliminary: bool) -> Claim:
 class Advice:
     model: str
     ranking: tuple[dict[str, Any], ...]  # arms by validation accuracy, with test intervals
-    verdicts: tuple[stats.Verdict, ...]  # each slope against ReLU, one Holm family
+    verdicts: tuple[verdicts.Verdict, ...]  # each slope against ReLU, one Holm family
     recommendation: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -397,7 +397,7 @@ class Advice:
         return cls(
             d["model"],
             tuple(d["ranking"]),
-            tuple(stats.Verdict.from_dict(v) for v in d["verdicts"]),
+            tuple(verdicts.Verdict.from_dict(v) for v in d["verdicts"]),
             d["recommendation"],
         )
 
@@ -430,8 +430,8 @@ def advice(result: slopes.Result | None, preliminary: bool) -> list[Advice]:
             )
             if v is not None
         ]
-        better = [v for v in judged if v.verdict == stats.SUPPORTED]
-        worse_or_same = [v for v in judged if v.verdict == stats.NOT_SUPPORTED]
+        better = [v for v in judged if v.verdict == verdicts.SUPPORTED]
+        worse_or_same = [v for v in judged if v.verdict == verdicts.NOT_SUPPORTED]
         if better:
             top = max(better, key=lambda v: v.effect)
             name = top.claim.split(" reaches")[0]

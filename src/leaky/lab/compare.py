@@ -31,8 +31,9 @@ from typing import Any
 import numpy as np
 
 from leaky import _validate
-from leaky.lab import stats
+from leaky.lab import stats, verdicts
 from leaky.lab.store import Outcome, Task
+from leaky.lab.verdicts import Verdict
 
 NAME = "compare"
 BUILTIN = "leaky.lab.experiments.objectives"
@@ -61,6 +62,54 @@ def resolve(name: str) -> Callable[[float, int], float]:
     return _validate.load_object(name, "objective", "leaky compare")
 
 
+MAX_SEEDS = 10_000
+"""The most seeds per slope a comparison takes (``leaky compare --seeds``): each is one
+evaluation per slope, and a plan of 10,000 x slopes evaluations is already days of work."""
+_FIELDS = ("objective", "slopes", "seeds", "margin", "direction")
+
+
+def check_options(
+    *,
+    objective: Any,
+    slopes: Any,
+    seeds: Any,
+    margin: Any,
+    direction: Any = "maximize",
+    func: str = "leaky compare",
+    names: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Every field of ``Config`` checked, as ``Config`` checks them; the canonical values.
+
+    ``names`` maps a field to the name the caller knows it by (``{"margin": "--margin"}``),
+    so that ``leaky compare``'s messages name its options.
+    """
+    names = names or {}
+
+    def name(param: str) -> str:
+        return names.get(param, param)
+
+    objective = _validate.text(objective, name("objective"), func)
+    checked = tuple(_validate.negative_slope(a, func) for a in slopes)
+    if 0.0 not in checked or len(set(checked)) != len(checked) or len(checked) < 2:
+        raise ValueError(
+            f"The '{name('slopes')}' parameter of {func} must hold distinct slopes in [0, 1], "
+            f"0 (the ReLU baseline) and at least one other. Got {list(slopes)} instead."
+        )
+    seed_list = _validate.seeds(seeds, func)
+    if not 2 <= len(seed_list) <= MAX_SEEDS:
+        raise ValueError(
+            f"The '{name('seeds')}' parameter of {func} must hold from 2 seeds (a paired "
+            f"comparison needs two) to {MAX_SEEDS:,}. Got {len(seed_list)} seeds instead."
+        )
+    return {
+        "objective": objective,
+        "slopes": checked,
+        "seeds": tuple(seed_list),
+        "margin": _validate.positive_real(margin, name("margin"), func),
+        "direction": _validate.one_of(direction, name("direction"), func, ("maximize", "minimize")),
+    }
+
+
 @dataclass(frozen=True)
 class Config:
     objective: str
@@ -70,33 +119,27 @@ class Config:
     direction: str = "maximize"
 
     def __post_init__(self) -> None:
-        func = "leaky compare"
-        object.__setattr__(self, "objective", _validate.text(self.objective, "objective", func))
-        slopes = tuple(_validate.negative_slope(a, func) for a in self.slopes)
-        if 0.0 not in slopes or len(set(slopes)) != len(slopes) or len(slopes) < 2:
-            raise ValueError(
-                f"The 'slopes' parameter of {func} must hold distinct slopes in [0, 1], 0 (the "
-                f"ReLU baseline) and at least one other. Got {list(self.slopes)} instead."
-            )
-        object.__setattr__(self, "slopes", slopes)
-        seeds = _validate.seeds(self.seeds, func)
-        if len(seeds) < 2:
-            raise ValueError(
-                f"The 'seeds' parameter of {func} must hold at least 2 seeds (a paired "
-                f"comparison needs two). Got {list(self.seeds)} instead."
-            )
-        object.__setattr__(self, "seeds", tuple(seeds))
-        object.__setattr__(self, "margin", _validate.positive_real(self.margin, "margin", func))
-        _validate.one_of(self.direction, "direction", func, ("maximize", "minimize"))
+        for name, value in check_options(**{f: getattr(self, f) for f in _FIELDS}).items():
+            object.__setattr__(self, name, value)
 
     def tasks(self) -> list[Task]:
+        """One task per (slope, seed). The key holds the source of the objective's module
+        and of every module of the user's project it imports (``store.user_imports``): an
+        edited helper module reruns the comparison.
+
+        Raises:
+            ValueError: the objective's module (or one it imports) has no source file.
+        """
+        from leaky.lab.store import user_imports
+
         module = self.objective.split(":", 1)[0] if ":" in self.objective else BUILTIN
+        depends = (module, *user_imports(module))
         return [
             Task(
                 NAME,
                 "leaky.lab.compare:evaluate",
                 {"objective": self.objective, "slope": a, "seed": s},
-                depends=(module,),
+                depends=depends,
                 label=f"slope {a:g} seed {s}",
             )
             for a in self.slopes
@@ -120,8 +163,9 @@ class Row:
 class CompareResult:
     config: Config
     rows: tuple[Row, ...]
-    verdicts: tuple[stats.Verdict, ...]
+    verdicts: tuple[Verdict, ...]
     sentences: tuple[str, ...] = field(default_factory=tuple)
+    reused: int = 0  # evaluations read from the store, not run by this call
 
     def sentence(self, slope: float) -> str:
         """The verdict in words for ``slope`` (not ReLU), against ReLU."""
@@ -151,15 +195,15 @@ class CompareResult:
         }
 
 
-def _sentence(v: stats.Verdict, slope: float, margin: float, n_pairs: int) -> str:
-    better = "better" if v.kind == stats.GREATER else "better (lower)"
-    if v.verdict == stats.SUPPORTED:
+def _sentence(v: verdicts.Verdict, slope: float, margin: float, n_pairs: int) -> str:
+    better = "better" if v.kind == verdicts.GREATER else "better (lower)"
+    if v.verdict == verdicts.SUPPORTED:
         return (
             f"slope {slope:g} is {better} than ReLU by {v.effect:+.4g} "
             f"[{v.ci_low:+.4g}, {v.ci_high:+.4g}] ({n_pairs} seeds, Holm p = {v.p_adjusted:.2g})"
         )
-    if v.verdict == stats.NOT_SUPPORTED:
-        opposite = v.ci_high < 0 if v.kind == stats.GREATER else v.ci_low > 0
+    if v.verdict == verdicts.NOT_SUPPORTED:
+        opposite = v.ci_high < 0 if v.kind == verdicts.GREATER else v.ci_low > 0
         if opposite:
             return (
                 f"slope {slope:g}: ReLU is better, by {abs(v.effect):.4g} "
@@ -186,7 +230,7 @@ def summarize(config: Config, outcomes: Sequence[Outcome]) -> CompareResult:
         )
         rows.append(Row(slope, values, failures))
     relu = next(r for r in rows if r.slope == 0.0)
-    kind = stats.GREATER if config.direction == "maximize" else stats.LESS
+    kind = verdicts.GREATER if config.direction == "maximize" else verdicts.LESS
     comparisons, pairs = [], []
     for r in rows:
         if r.slope == 0.0:
@@ -200,7 +244,7 @@ def summarize(config: Config, outcomes: Sequence[Outcome]) -> CompareResult:
             comparisons.append(None)
             continue
         comparisons.append(
-            stats.compare(
+            verdicts.compare(
                 a[both],
                 b[both],
                 claim=f"slope {r.slope:g} is better than ReLU on {config.objective}",
@@ -210,8 +254,8 @@ def summarize(config: Config, outcomes: Sequence[Outcome]) -> CompareResult:
             )
         )
     present = [c for c in comparisons if c is not None]
-    judged = iter(stats.judge_family(present) if present else [])
-    verdicts, sentences = [], []
+    judged = iter(verdicts.judge_family(present) if present else [])
+    judged_verdicts, sentences = [], []
     for (slope, n_pairs, n_slope, n_relu), c in zip(pairs, comparisons, strict=True):
         if c is None:
             sentences.append(
@@ -220,9 +264,9 @@ def summarize(config: Config, outcomes: Sequence[Outcome]) -> CompareResult:
             )
             continue
         v = next(judged)
-        verdicts.append(v)
+        judged_verdicts.append(v)
         sentences.append(_sentence(v, slope, config.margin, n_pairs))
-    return CompareResult(config, tuple(rows), tuple(verdicts), tuple(sentences))
+    return CompareResult(config, tuple(rows), tuple(judged_verdicts), tuple(sentences))
 
 
 def run(
@@ -232,15 +276,29 @@ def run(
     jobs: int | None = None,
     scheduler: str | None = None,
     progress: Any = None,
+    rerun: bool = False,
 ) -> CompareResult:
-    """Evaluate every (slope, seed) not stored in ``out`` yet, then compare; see the module."""
-    from leaky.lab.report import prepare
-    from leaky.lab.runner import run as run_tasks
+    """Evaluate every (slope, seed) not stored in ``out`` yet, then compare; see the module.
 
-    folder = prepare(out)
+    ``rerun``: forget the stored results of these evaluations first and compute them all.
+    The tasks (their keys) are made before ``out`` is created, so an objective whose
+    source cannot be read leaves no folder behind. ``CompareResult.reused`` counts the
+    evaluations read from the store.
+    """
+    import dataclasses
+
+    from leaky.lab.outdir import prepare
+    from leaky.lab.runner import run as run_tasks
+    from leaky.lab.store import Store
+
     tasks = config.tasks()
+    folder = prepare(out)
+    if rerun:
+        with Store(folder) as store:
+            store.discard(tasks)
     results = run_tasks(tasks, folder, jobs=jobs, scheduler=scheduler, progress=progress)
-    return summarize(config, list(results.outcomes))
+    result = summarize(config, list(results.outcomes))
+    return dataclasses.replace(result, reused=results.cached)
 
 
 def figure(result: CompareResult) -> Any:
@@ -256,12 +314,7 @@ def figure(result: CompareResult) -> Any:
         ok = v[np.isfinite(v)]
         x = r.slope
         ax.plot(np.full(len(ok), x) + rng.uniform(-0.002, 0.002, len(ok)), ok, ".", color="0.6")
-        if len(ok) >= 2:
-            from scipy import stats as st
-
-            half = st.t.ppf(0.975, len(ok) - 1) * ok.std(ddof=1) / math.sqrt(len(ok))
-        else:
-            half = math.nan
+        half = stats.mean_interval(ok).half_width
         xs.append(x)
         means.append(ok.mean() if len(ok) else math.nan)
         errs.append(half)

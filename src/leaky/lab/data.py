@@ -29,6 +29,24 @@ import numpy as np
 from leaky import _validate
 
 NAMES = ("digits", "spirals", "blobs", "mnist1d")
+CLASSES = {"digits": 10, "spirals": 2, "blobs": 4, "mnist1d": 10}
+"""The classes of each data set as the lab generates it (a test checks them against the data)."""
+
+
+def chance(dataset: str) -> float:
+    """The accuracy of a guess at random on ``dataset``, as a fraction (1 / classes).
+
+    Example:
+        >>> chance("spirals"), chance("mnist1d")
+        (0.5, 0.1)
+    """
+    if dataset not in CLASSES:
+        raise ValueError(
+            f"The 'dataset' parameter of chance must be one of {', '.join(CLASSES)}. "
+            f"Got {dataset!r} instead."
+        )
+    return 1.0 / CLASSES[dataset]
+
 
 MNIST1D_VAL = 0.125
 """The validation fraction ``load("mnist1d")`` holds out by default: 500 of the 4,000."""

@@ -28,7 +28,8 @@ def _marks(name: str) -> tuple[str, str]:
 
 def evidence_markdown(doc: dict[str, Any]) -> str:
     """The verdict table and the advice, from a report's ``results.json``."""
-    from leaky.lab.report import Report, harness_markdown, markdown_table
+    from leaky.lab.render import harness_markdown, markdown_table
+    from leaky.lab.report import Report
 
     report = Report.from_dict(doc)
     setup = report.setup
@@ -108,9 +109,11 @@ def figures(root: Path) -> list[Path]:
 
 
 def main(root: str | Path = ".") -> None:
+    from leaky.lab.outdir import atomic_write
+
     root = Path(root)
     path = root / "README.md"
-    path.write_text(update(path.read_text(), generate(root)))
+    atomic_write(path, update(path.read_text(), generate(root)))
     print(f"rewrote the generated blocks of {path}")
     for figure in figures(root):
         print(f"drew {figure}")

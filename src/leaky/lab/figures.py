@@ -87,16 +87,12 @@ def _style(fig: Figure) -> None:
 
 
 def _ci(values: Sequence[float]) -> tuple[float, float, float]:
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    if len(v) == 0:
-        return math.nan, math.nan, math.nan
-    if len(v) < 2:
-        return float(v[0]), math.nan, math.nan
-    from scipy import stats as st
+    """The mean of the finite values and its 95 % t-interval (``stats.mean_interval``)."""
+    from leaky.lab.stats import mean_interval
 
-    half = st.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v))
-    return float(v.mean()), float(v.mean() - half), float(v.mean() + half)
+    v = np.asarray(values, dtype=float)
+    r = mean_interval(v[np.isfinite(v)])
+    return r.mean, r.low, r.high
 
 
 def _log_ticks(ax: Any, values: Sequence[float], axis: str = "x") -> None:

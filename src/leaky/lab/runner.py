@@ -24,7 +24,10 @@ your own module on a remote cluster, install it there or ``client.upload_file`` 
 strings travel to the workers (the function reference, the configuration's class reference
 and its JSON) and back (the result's JSON), so every backend computes, and stores, the same
 bytes. The first progress line carries the Dask dashboard's address (a LocalCluster's only
-where bokeh is installed: ``pip install bokeh``).
+where bokeh is installed: ``pip install bokeh``). A LocalCluster's scheduler and dashboard
+listen on 127.0.0.1 only; to reach its dashboard from another machine, set
+``LEAKY_DASHBOARD_ADDRESS`` to the ``host:port`` it should listen on (``0.0.0.0:8787``:
+every interface, on purpose), or forward the port (``ssh -L 8787:127.0.0.1:PORT``).
 
 **A cluster of a batch system or Kubernetes**: start the Dask cluster there and pass its
 scheduler's address. With dask-jobqueue on SLURM (PBS, SGE, LSF alike)::
@@ -70,6 +73,7 @@ import contextlib
 import dataclasses
 import importlib.util
 import json
+import logging
 import multiprocessing
 import multiprocessing.util  # its atexit joins child processes: ours must run before it
 import os
@@ -105,6 +109,8 @@ __all__ = [
 
 ERROR_CHARS = 500
 """A failure's error line is cut to this many characters."""
+DASHBOARD_ENV = "LEAKY_DASHBOARD_ADDRESS"
+"""A LocalCluster's dashboard listens on 127.0.0.1 (a free port) unless this says otherwise."""
 
 
 class RunnerError(RuntimeError):
@@ -438,11 +444,11 @@ class _Dask(_Backend):
         with try_import(f"leaky.lab.runner with scheduler={scheduler!r}", "cluster") as deps:
             import distributed
         deps.check()
-        import logging
 
         self._distributed = distributed
         self._cluster = None
         self.address = scheduler
+        self._levels: dict[str, int] = {}  # of the loggers quieted, to restore
         if scheduler == "local":
             import dask
 
@@ -452,13 +458,20 @@ class _Dask(_Backend):
             # training (a warm MNIST-1D task 2.9 s -> 8.0 s). Our own cluster goes without it.
             environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
             environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+            # This machine only: the scheduler and its dashboard (":0" would mean every
+            # interface); LEAKY_DASHBOARD_ADDRESS=0.0.0.0:8787 exposes the dashboard on purpose.
+            try:
+                dashboard = _validate.dashboard_address(DASHBOARD_ENV, "127.0.0.1:0")
+            except ValueError as err:  # one line for the CLI, before any process starts
+                raise RunnerError(str(err)) from None
             try:
                 with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
                     self._cluster = distributed.LocalCluster(
                         n_workers=jobs,
                         threads_per_worker=1,
                         processes=True,
-                        dashboard_address=":0",
+                        host="127.0.0.1",
+                        dashboard_address=dashboard,
                         silence_logs=logging.ERROR,
                     )
                 self.client = distributed.Client(self._cluster)
@@ -491,8 +504,18 @@ class _Dask(_Backend):
             self.client.dashboard_link if "dashboard" in services and has_bokeh else None
         )
         self._futures: list[Any] = []
+        # The client logs a lost connection (reconnect attempts, tracebacks of its
+        # shutdown) on its own: said once here, as SchedulerError. Quiet until close().
+        self._quiet("distributed.client")
+
+    def _quiet(self, name: str) -> None:
+        """Raise a logger to CRITICAL until ``close()`` restores it."""
+        if name not in self._levels:
+            self._levels[name] = logging.getLogger(name).level
+            logging.getLogger(name).setLevel(logging.CRITICAL)
 
     def _lost(self, err: BaseException | None = None) -> SchedulerError:
+        self._quiet("distributed")  # its shutdown too
         detail = f" ({one_line(err)})" if err is not None else ""
         return SchedulerError(
             f"Lost the Dask scheduler at {self.address} during the run{detail}; the results "
@@ -546,11 +569,17 @@ class _Dask(_Backend):
                 self.client.cancel(futures)
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.client.close(timeout=10)
-        if self._cluster is not None:
+        self._quiet("distributed")  # shutting down: what failed was said already
+        try:
             with contextlib.suppress(Exception):
-                self._cluster.close(timeout=10)
+                self.client.close(timeout=10)
+            if self._cluster is not None:
+                with contextlib.suppress(Exception):
+                    self._cluster.close(timeout=10)
+        finally:
+            levels, self._levels = self._levels, {}
+            for name, level in levels.items():
+                logging.getLogger(name).setLevel(level)
 
 
 # --- the runner -------------------------------------------------------------------------

@@ -23,9 +23,12 @@ thread count (``torch.set_num_threads(1)`` inside, restored after, as
   module listed in ``depends`` (a package counts by its ``__init__.py`` only).
 
 So editing the experiment's module (or a listed dependency) invalidates its stored results,
-and editing any other module does not. Code the function reaches in modules that are not
-listed is *not* seen: list in ``depends`` every module whose changes should re-run the task
-(``leaky.lab.models``, ``leaky.lab.data`` for a training job). The installed versions of
+and editing any other module does not. For code of the user's project (``leaky compare``'s
+objective), ``user_imports(module)`` lists the modules it imports from that project,
+directly or not, derived from the sources: give them as ``depends``. Code the function
+reaches in modules that are not listed is *not* seen: list in ``depends`` every module
+whose changes should re-run the task (``leaky.lab.models``, ``leaky.lab.data`` for a
+training job). The installed versions of
 third-party libraries (torch, numpy) are not part of the key either. The experiment name
 and the label are not part of it: two experiments that run the same function on the same
 configuration share one stored result. Source files are read once per process (the key
@@ -56,6 +59,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -82,6 +86,7 @@ __all__ = [
     "Task",
     "canonical_json",
     "module_digest",
+    "user_imports",
 ]
 
 STORE_FILE = "runs.sqlite"
@@ -139,6 +144,108 @@ def module_digest(module: str) -> str:
             + " (a task's function and its 'depends' must be modules with a file)."
         )
     return hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()
+
+
+@functools.cache
+def _library_folders() -> tuple[Path, ...]:
+    """The folders of the standard library and of installed packages (not the user's)."""
+    import site
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    found = [paths.get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")]
+    found += [*site.getsitepackages(), site.getusersitepackages()]
+    found.append(str(Path(__file__).resolve().parents[1]))  # leaky itself: not the user's
+    return tuple(Path(p).resolve() for p in found if p)
+
+
+def _users_file(spec: Any) -> Path | None:
+    """The source file of a module of the user's project, or None (stdlib, installed
+    packages, leaky, built-in or frozen modules, compiled extensions)."""
+    if spec is None or not spec.has_location or not spec.origin:
+        return None
+    path = Path(spec.origin).resolve()
+    if path.suffix != ".py" or {"site-packages", "dist-packages"} & set(path.parts):
+        return None
+    if any(path.is_relative_to(folder) for folder in _library_folders()):
+        return None
+    return path
+
+
+def _users_package(name: str) -> bool:
+    """True for a top-level package of the user's project (a namespace package included)."""
+    spec = _find_spec(name)
+    if spec is not None and spec.origin is None and spec.submodule_search_locations:
+        folders = [Path(p).resolve() for p in spec.submodule_search_locations]
+        return not any(f.is_relative_to(lib) for f in folders for lib in _library_folders())
+    return _users_file(spec) is not None
+
+
+def _find_spec(name: str) -> Any:
+    try:
+        return importlib.util.find_spec(name)
+    except (ImportError, ValueError, AttributeError):
+        return None
+
+
+def _imported_names(module: str, path: Path) -> set[str]:
+    """Every module name ``module`` (its source at ``path``) imports, at any place in it
+    (absolute, with their parent packages, and relative ones resolved)."""
+    import ast
+
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except (OSError, SyntaxError, ValueError):
+        return set()
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = "." * node.level + (node.module or "")
+            try:
+                base = importlib.util.resolve_name(base, package) if node.level else base
+            except (ImportError, ValueError):
+                continue
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
+    parents = {".".join(n.split(".")[:i]) for n in names for i in range(1, n.count(".") + 1)}
+    return names | parents
+
+
+@functools.cache
+def user_imports(module: str) -> tuple[str, ...]:
+    """The modules of the user's project that ``module`` imports, directly or through
+    others: its import closure, less the standard library, installed packages and leaky.
+
+    Found by reading the sources (``import`` statements anywhere in them; a module loaded
+    by name at run time, ``importlib.import_module(name)``, is not seen), without importing
+    anything outside the user's project. A module counts as the user's when its source
+    file lies outside the standard library, ``site-packages`` and leaky's own package.
+    Give them as a task's ``depends`` so that editing a helper module invalidates the
+    results of the objective that imports it. Read once per process (cached).
+
+    Example:
+        >>> user_imports("leaky.lab.compare")  # leaky's own modules are not the user's
+        ()
+    """
+    found: dict[str, Path] = {}
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        top = name.split(".")[0]
+        if top != name and not _users_package(top):
+            continue  # a submodule of an installed package: never imported here
+        path = _users_file(_find_spec(name))
+        if path is None:
+            continue
+        found[name] = path
+        todo.extend(sorted(_imported_names(name, path) - set(found)))
+    found.pop(module, None)
+    return tuple(sorted(found))
 
 
 def _type_ref(cls: type) -> str:
@@ -347,6 +454,12 @@ class Store:
         timeout = _validate.positive_real(timeout, "timeout", func)
         self.folder = Path(folder)
         self.path = self.folder / STORE_FILE
+        for path in (self.folder, *(Path(f"{self.path}{s}") for s in ("", "-journal", "-wal"))):
+            if path.is_symlink():  # SQLite would write through it
+                raise StoreError(
+                    f"{path} is a symbolic link; leaky does not write through one: remove it "
+                    "or name another folder."
+                )
         if create:
             try:
                 self.folder.mkdir(parents=True, exist_ok=True)
@@ -545,11 +658,39 @@ class Store:
             )
             written = cursor.rowcount > 0
             self._conn.execute("COMMIT")
+        except BaseException as err:
+            if self._conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+            if isinstance(err, sqlite3.Error):  # a full disk, a read-only or damaged file
+                full = getattr(err, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+                full = full or "full" in str(err).lower()
+                hint = "disk full: free some space; " if full else ""
+                raise StoreError(
+                    f"Cannot store a result in {self.path}: {err} ({hint}the results stored "
+                    "until now are kept: run the same command again to compute the rest)."
+                ) from err
+            raise
+        return written
+
+    def discard(self, tasks: Iterable[Task | str]) -> int:
+        """Forget the stored outcomes of these tasks (or keys), in one transaction, so that
+        the next run computes them again (``leaky compare --rerun``); returns how many."""
+        keys = list(dict.fromkeys(_keys(tasks)))
+        removed = 0
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            for i in range(0, len(keys), _CHUNK):
+                chunk = keys[i : i + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                cursor = self._conn.execute(f"DELETE FROM runs WHERE key IN ({marks})", chunk)
+                removed += cursor.rowcount
+            self._conn.execute("COMMIT")
         except BaseException:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
             raise
-        return written
+        return removed
 
     # --- closing ------------------------------------------------------------------------
 

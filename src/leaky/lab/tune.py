@@ -48,9 +48,11 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
 import statistics
 import threading
 import time
+import urllib.parse
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -68,6 +70,11 @@ _JOIN_ON_STOP_S = 1.0  # how long Ctrl-C waits for worker threads before abandon
 
 class TuneError(ValueError):
     """A problem with the study or its storage, in one line."""
+
+
+class StorageError(TuneError):
+    """The storage cannot be opened: a server that does not answer, a refused login, a
+    file that cannot be written (the input may be right; ``leaky tune`` exits 1, not 2)."""
 
 
 class TuneInterrupted(KeyboardInterrupt):
@@ -122,7 +129,7 @@ class TuneResult:
     best_std: float | None
     relu_value: float | None
     relu_std: float | None
-    comparison: Any  # leaky.lab.stats.Verdict | None
+    comparison: Any  # leaky.lab.verdicts.Verdict | None
     outcome: str | None
     trials: list[TrialRecord]
 
@@ -255,6 +262,12 @@ def check_options(
                 "The storage must be an Optuna storage URL like 'sqlite:///leaky-tune/study.db' "
                 f"or 'postgresql://user@host/db'. Got {display_url(storage)!r} instead."
             )
+        parts = _url_parts(storage)
+        if parts is not None and parts[1].count("@") > 1:
+            raise TuneError(
+                f"The storage URL {display_url(storage)!r} has more than one '@' before its "
+                "host: write an '@' of the user name or password as %40."
+            )
         heartbeat_settings()
     return {
         "n_trials": _validate.positive_int(n_trials, name("n_trials"), func),
@@ -269,44 +282,83 @@ def check_options(
 # --- the storage ------------------------------------------------------------------------
 
 
+_SECRET_PARAMETER = re.compile(r"pass|pwd|secret|token|credential|api_?key", re.IGNORECASE)
+"""A query parameter of a storage URL whose value is hidden: password, sslpassword, passfile,
+secret, token, ... (matched in the parameter's name)."""
+
+
+def _url_parts(url: str) -> tuple[str, str, str, str] | None:
+    """``(scheme://, user info, host and the rest before the query, query and fragment)``
+    split by component as RFC 3986 does (the user info ends at the *last* '@' of the
+    authority, as ``urllib.parse`` reads it); None for a string that is not a URL."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
+        return None
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    authority, tail = rest[:end], rest[end:]
+    userinfo, at, host = authority.rpartition("@")
+    path, q, query = tail.partition("?")
+    return scheme + sep, userinfo + at, host + path, q + query
+
+
+def _url_secrets(url: str) -> list[str]:
+    """The secret components of a storage URL: its password and the values of its
+    password-like query parameters (as written and percent-decoded)."""
+    parts = _url_parts(url)
+    if parts is None:
+        return []
+    _, userinfo, _, query = parts
+    secrets = []
+    if ":" in userinfo:
+        secrets.append(userinfo[:-1].partition(":")[2])
+    for item in query[1:].split("#")[0].split("&"):
+        name, eq, value = item.partition("=")
+        if eq and _SECRET_PARAMETER.search(urllib.parse.unquote_plus(name)):
+            secrets.append(value)
+    found = [*secrets, *(urllib.parse.unquote_plus(v) for v in secrets)]
+    return sorted({v for v in found if v}, key=len, reverse=True)
+
+
 def display_url(url: Any) -> str:
-    """A storage URL as it may be shown: the password hidden (``***``), in the query too.
+    """A storage URL as it may be shown: its password and the values of its password-like
+    query parameters (``password``, ``sslpassword``, ``secret``, ``token``...) hidden as
+    ``***``, component by component; everything else as written.
 
     Example:
-        >>> display_url("postgresql://alice:S3cretPw@db.example/leaky")
-        'postgresql://alice:***@db.example/leaky'
+        >>> display_url("postgresql://alice:S3cretPw@db.example/leaky?sslpassword=x&sslmode=require")
+        'postgresql://alice:***@db.example/leaky?sslpassword=***&sslmode=require'
+        >>> display_url("postgresql://bob:p@ss@db.example/leaky")  # the last '@' ends it
+        'postgresql://bob:***@db.example/leaky'
     """
     if not isinstance(url, str):
         return repr(url)
-    try:
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-    except ImportError:  # pragma: no cover - sqlalchemy comes with optuna
-        return url.split("@", 1)[-1]
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        # Not a URL SQLAlchemy reads: show nothing before an "@" (it may hold credentials)
+    parts = _url_parts(url)
+    if parts is None:  # not a URL: show nothing before an "@" (it may hold credentials)
         return "***@" + url.rsplit("@", 1)[1] if "@" in url else url
-    if "password" not in parsed.query:
-        return parsed.render_as_string(hide_password=True)
-    shown = parsed.difference_update_query(["password"]).render_as_string(hide_password=True)
-    return shown + ("&" if "?" in shown else "?") + "password=***"
+    scheme, userinfo, host_path, query = parts
+    if ":" in userinfo:
+        userinfo = userinfo.partition(":")[0] + ":***@"
+    if query:
+        query, hash_, fragment = query[1:].partition("#")
+        items = []
+        for item in query.split("&"):
+            name, eq, _ = item.partition("=")
+            secret = eq and _SECRET_PARAMETER.search(urllib.parse.unquote_plus(name))
+            items.append(f"{name}=***" if secret else item)
+        query = "?" + "&".join(items) + hash_ + fragment
+    return scheme + userinfo + host_path + query
 
 
-def _secret_free(text: str, url: str) -> str:
-    """``text`` with the URL's password (if any) replaced by ``***``."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        return text
-    secrets = [parsed.password, parsed.query.get("password")]
-    for secret in secrets:
-        if isinstance(secret, str) and secret:
-            text = text.replace(secret, "***")
+def _secret_free(text: str, url: str, *also: str) -> str:
+    """``text`` (a driver's error) with the storage URL shown as ``display_url`` shows it,
+    and any of its secret components that the error repeats on their own hidden too (a
+    whole token only: a password ``p`` does not hide the p of "port")."""
+    shown = display_url(url)
+    for written in sorted({url, *also}, key=len, reverse=True):
+        text = text.replace(written, shown)
+    for secret in _url_secrets(url):
+        token = rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])"
+        text = re.sub(token, "***", text)
     return text
 
 
@@ -345,8 +397,14 @@ def _storage(url: str | None) -> Any:
                 continue
             text = str(err).strip()
             first = text.splitlines()[0] if text else type(err).__name__
-            raise TuneError(
-                f"Cannot open the storage {shown}: {_secret_free(first, url)}"
+            # A URL SQLAlchemy cannot read (or a driver it lacks) is the input's fault; a
+            # server that does not answer, a refused login or an unwritable file is not.
+            bad_url = isinstance(err, ValueError) or type(err).__name__ in (
+                "ArgumentError",
+                "NoSuchModuleError",
+            )
+            raise (TuneError if bad_url else StorageError)(
+                f"Cannot open the storage {shown}: {_secret_free(first, url, engine_url)}"
             ) from None
     raise AssertionError("unreachable")
 
@@ -578,19 +636,10 @@ class _Objective:
 
 def _mean_interval(values: Sequence[float]) -> tuple[float | None, float | None]:
     """The 95 % t interval of the mean over seeds (None with one seed: no spread)."""
-    from scipy import stats as scipy_stats
+    from leaky.lab.stats import mean_interval
 
-    from leaky.lab import stats
-
-    if len(values) < 2:
-        return None, None
-    mean, sd = statistics.fmean(values), statistics.stdev(values)
-    if sd == 0:
-        return mean, mean
-    low, high = scipy_stats.t.interval(
-        1 - stats.ALPHA, len(values) - 1, loc=mean, scale=sd / math.sqrt(len(values))
-    )
-    return float(low), float(high)
+    r = mean_interval(values)
+    return (None, None) if math.isnan(r.low) else (r.low, r.high)
 
 
 def _record(t: Any) -> TrialRecord:
@@ -620,16 +669,16 @@ def _compare(
     best: TrialRecord, relu: TrialRecord, direction: str, margin: float
 ) -> tuple[Any, str]:
     """The paired verdict on "best beats ReLU", and the outcome in a word."""
-    from leaky.lab import stats
+    from leaky.lab import verdicts
 
     if len(best.values) < 2 or len(relu.values) < 2:
         return None, "one seed"
     if best.seeds != relu.seeds or len(best.values) != len(relu.values):
         return None, "different seeds"
-    kind = stats.GREATER if direction == "maximize" else stats.LESS
-    higher = "higher" if kind == stats.GREATER else "lower"
-    verdict = stats.judge(
-        stats.compare(
+    kind = verdicts.GREATER if direction == "maximize" else verdicts.LESS
+    higher = "higher" if kind == verdicts.GREATER else "lower"
+    verdict = verdicts.judge(
+        verdicts.compare(
             best.values,
             relu.values,
             claim=f"slope {best.slope:.3g} gives a {higher} objective than ReLU",
@@ -638,10 +687,10 @@ def _compare(
             kind=kind,
         )
     )
-    if verdict.verdict == stats.SUPPORTED:
+    if verdict.verdict == verdicts.SUPPORTED:
         return verdict, "better"
-    if verdict.verdict == stats.NOT_SUPPORTED:
-        opposite = verdict.ci_high < 0 if kind == stats.GREATER else verdict.ci_low > 0
+    if verdict.verdict == verdicts.NOT_SUPPORTED:
+        opposite = verdict.ci_high < 0 if kind == verdicts.GREATER else verdict.ci_low > 0
         return verdict, "worse" if opposite else "no difference"
     return verdict, "inconclusive"
 
@@ -656,7 +705,7 @@ def summarize(
     """The result of a study as any reader of its storage sees it.
 
     ``storage`` is only shown (its password hidden). The best slope is compared with the
-    ReLU baseline seed by seed (``leaky.lab.stats.compare``), ``margin`` being the smallest
+    ReLU baseline seed by seed (``leaky.lab.verdicts.compare``), ``margin`` being the smallest
     difference that matters in the objective's unit.
     """
     records = [

@@ -33,8 +33,13 @@ positions; ``h`` = the activation's output, ``x`` = its input):
   leaves only the units that were never positive.
 - **exact-zero fraction**: the fraction of output elements that are exactly 0.
 
-A unit is a feature of the last dimension for Linear-style tensors (1-d to 3-d) and a
-channel (dim 1) for convolution-style tensors (4-d and 5-d); ``unit_dim`` overrides it.
+The unit is decided from the layer that made the activation's input where the monitor
+knows it: a channel (dim 1) after a convolution, a batch norm or a 1-d pooling layer
+(a Conv1d's (N, C, L) counts its C channels, not its positions). A bare activation (its
+input made by a Linear, or by code the monitor does not hook: ``F.conv1d``, a reshape)
+counts the last axis of 1-d to 3-d tensors (a Linear's (N, F) and (N, L, F)) and dim 1
+of 4-d and 5-d tensors; ``unit_dim`` overrides both. Each site's report says which
+(``LayerReport.unit``: "feature" or "channel", and ``unit_dim``).
 
 The monitor follows torchmetrics' ``Metric`` and ``torch.ao.quantization``'s observers:
 ``report()`` (alias ``compute()``), ``reset()``, ``state_dict()``/``load_state_dict()``
@@ -47,9 +52,10 @@ Acting on a report: ``revive`` (ReDo, Sokar et al. 2023). Logging it:
 ``to_tensorboard``; ``leaky.integrations.lightning.DeadUnitCallback`` for Lightning.
 
 The package, one room per concern: ``_kinds`` (what counts as an activation and where its
-sign is read), ``_counting`` (the one-pass exact counts), ``_sites`` (hooked layers and
-intercepted functional calls), ``_report`` (the reports, TensorBoard), ``_monitor``
-(``DeadUnitMonitor``, ``diagnose``) and ``_revive``.
+sign is read), ``_counting`` (the one-pass exact counts; its numba loops in ``_loops``,
+cached on disk), ``_sites`` (hooked layers and intercepted functional calls), ``_report``
+(the reports, TensorBoard), ``_monitor`` (``DeadUnitMonitor``, ``diagnose``) and
+``_revive``.
 """
 
 # The kinds of activation the monitor finds by itself (module constants, as before the split).
@@ -57,12 +63,13 @@ from leaky._imports import require
 
 require("leaky.monitor", "torch", ("torch",))  # one line naming the extra
 
+from leaky.integrations.tensorboard import to_tensorboard
 from leaky.monitor._kinds import ACTIVATIONS as ACTIVATIONS
 from leaky.monitor._kinds import LEAKY_LIKE as LEAKY_LIKE
 from leaky.monitor._kinds import RELU_LIKE as RELU_LIKE
 from leaky.monitor._kinds import SMOOTH as SMOOTH
 from leaky.monitor._monitor import DeadUnitMonitor, diagnose
-from leaky.monitor._report import LayerReport, MonitorReport, to_tensorboard
+from leaky.monitor._report import LayerReport, MonitorReport
 from leaky.monitor._revive import revive
 
 __all__ = [

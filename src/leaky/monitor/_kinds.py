@@ -27,6 +27,25 @@ _ALWAYS_KEEP_SIGN = (*RELU_LIKE, nn.GELU, nn.SiLU, nn.Mish, nn.Hardswish, nn.SEL
 
 _STATE_VERSION = 1
 
+# Layers whose unit is the channel, dim 1, also when their output is 3-d (N, C, L): there a
+# bare activation would count the last axis, as of a Linear's (N, L, F). An activation
+# whose input comes straight from one of these counts channels (``_counting``). Their 2-d
+# and 3-d kin make 4-d and 5-d outputs, whose unit is dim 1 in any case: not hooked.
+_CHANNEL_FIRST = (
+    nn.Conv1d,
+    nn.ConvTranspose1d,
+    nn.BatchNorm1d,
+    nn.SyncBatchNorm,
+    nn.InstanceNorm1d,
+    nn.GroupNorm,
+    nn.MaxPool1d,
+    nn.AvgPool1d,
+    nn.LPPool1d,
+    nn.AdaptiveAvgPool1d,
+    nn.AdaptiveMaxPool1d,
+    nn.Dropout1d,
+)
+
 # torch's own layers that call no activation function in their forward: a model made only
 # of these and watched activation layers needs no functional interception (the benchmark
 # MLP and CNN, every nn.Sequential of standard layers), which saves its per-op cost.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -13,9 +14,11 @@ import torch
 from torch import Tensor, nn
 
 from leaky import _validate
-from leaky.monitor._counting import _Site
+from leaky.monitor._counting import _mark_channels, _Site
 from leaky.monitor._kinds import (
     _ACTIVATION_FREE,
+    _CHANNEL_FIRST,
+    _FUNCTIONS,
     _STATE_VERSION,
     ACTIVATION_NAMES,
     ACTIVATIONS,
@@ -23,7 +26,7 @@ from leaky.monitor._kinds import (
     _kind,
 )
 from leaky.monitor._report import MonitorReport, _layer_report
-from leaky.monitor._sites import _ORDER, _Group, _Intercept, _Watched
+from leaky.monitor._sites import _ORDER, _Group, _Intercept, _Thread, _Watched
 from leaky.nn import _functional_calls
 
 if TYPE_CHECKING:
@@ -44,7 +47,8 @@ class DeadUnitMonitor:
     gradient: it only reads, under ``torch.no_grad()``. It counts what runs inside the
     model's own forward (``model(x)``), only in ``train()`` mode unless
     ``count_eval=True`` (validation batches are not training data), and never inside
-    ``with monitor.pause():``.
+    ``with monitor.pause():``. Threads may run the model at once inside one monitor: each
+    call is a batch, counted as one thread would count it.
 
     Sites: every activation layer of the model (ReLU, ReLU6, LeakyReLU, leaky's
     LeakyReLU, PReLU, RReLU, GELU, SiLU, ELU, SELU, CELU, Mish, Hardswish, Softplus), and,
@@ -61,7 +65,9 @@ class DeadUnitMonitor:
         modules: watch only these activation layers (modules or qualified names); then
             functional calls are not watched.
         unit_dim: the unit axis, for every site (an int) or per site name (a mapping); by
-            default the last axis of 1-d to 3-d tensors and axis 1 of 4-d/5-d tensors.
+            default the channel (axis 1) after a convolution, batch norm or 1-d pooling
+            layer, else the last axis of 1-d to 3-d tensors and axis 1 of 4-d/5-d ones
+            (the module docstring).
         tau: the dormant threshold on the dormancy score (module docstring), > 0 by
             default; 0 leaves only the units that were never positive.
         near_dead: the "near-dead" threshold: a unit positive on fewer than this fraction
@@ -154,11 +160,13 @@ class DeadUnitMonitor:
         self._intercept = self.functional and any(
             type(m) not in _ACTIVATION_FREE and id(m) not in self._watched for m in model.modules()
         )
+        self._channel_first = [m for m in model.modules() if isinstance(m, _CHANNEL_FIRST)]
         self._handles: list[Any] = []
-        self._mode: _Intercept | None = None
-        self._depth = 0
-        self._counting = False
-        self._paused = 0
+        # Threads may run the model at once: each has its own forward (``_Thread``); the
+        # sites are found once (``_sites._DISCOVERY``) and each counts under its lock.
+        self._local = _Thread()
+        self._generation = 0  # one per ``with`` block: a thread's state from an old one is stale
+        self._lock = threading.Lock()  # batches and skipped
         self._unreached_cache: list[tuple[str, str, tuple[str, ...]]] | None = None
 
     def _dim(self, name: str) -> int | None:
@@ -188,41 +196,56 @@ class DeadUnitMonitor:
             if not watched.always:
                 self._handles.append(module.register_forward_pre_hook(watched.pre_hook))
             self._handles.append(module.register_forward_hook(watched.post_hook))
+        for module in self._channel_first:  # tells a Conv1d's (N, C, L) from (N, L, F)
+            self._handles.append(module.register_forward_hook(_mark_channels))
+        self._generation += 1
         return self
 
     def __exit__(self, *exc: object) -> None:
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
-        self._leave_forward()
-        self._depth = 0
+        self._leave_forward(self._local)
+        self._local.depth = 0
+        self._generation += 1
+
+    def _thread(self) -> _Thread:
+        """This thread's state, fresh if it was left by an earlier ``with`` block."""
+        local = self._local
+        if local.generation != self._generation:
+            local.depth, local.counting, local.mode = 0, False, None
+            local.generation = self._generation
+        return local
 
     def _begin(self, module: nn.Module, inputs: Any) -> None:
-        self._depth += 1
-        if self._depth > 1:
+        local = self._thread()
+        local.depth += 1
+        if local.depth > 1:
             return  # the model called inside its own forward: the same batch
-        for group in self._groups.values():
-            group.calls = 0
-        if self._paused:
+        local.calls.clear()
+        if local.paused:
             return
         if not (module.training or self.count_eval):
-            self.skipped += 1
+            with self._lock:
+                self.skipped += 1
             return
-        self.batches += 1
-        self._counting = True
+        with self._lock:
+            self.batches += 1
+        local.counting = True
         if self._intercept:
-            self._mode = _Intercept(self)
-            self._mode.__enter__()
+            local.mode = _Intercept(self)
+            local.mode.__enter__()
 
     def _end(self, module: nn.Module, inputs: Any, output: Any) -> None:
-        self._depth = max(self._depth - 1, 0)
-        if self._depth == 0:
-            self._leave_forward()
+        local = self._thread()
+        local.depth = max(local.depth - 1, 0)
+        if local.depth == 0:
+            self._leave_forward(local)
 
-    def _leave_forward(self) -> None:
-        self._counting = False
-        if self._mode is not None:
-            mode, self._mode = self._mode, None
+    def _leave_forward(self, local: _Thread) -> None:
+        local.counting = False
+        if local.mode is not None:
+            mode, local.mode = local.mode, None
             mode.__exit__(None, None, None)
 
     def _functional_group(self, spec: _Function) -> _Group | None:
@@ -244,9 +267,9 @@ class DeadUnitMonitor:
             frame = frame.f_back
         name = f"{owner}:{spec.label}"
         group = self._groups.get(name)
-        if group is None:
+        if group is None:  # setdefault: one group even if two threads get here at once
             group = _Group(name, spec.kind, spec.label, self._dim(name), True)
-            self._groups[name] = group
+            group = self._groups.setdefault(name, group)
         return group
 
     @contextlib.contextmanager
@@ -268,12 +291,14 @@ class DeadUnitMonitor:
 
     @contextlib.contextmanager
     def pause(self) -> Iterator[None]:
-        """Count nothing inside this block (a validation pass, a probe, a warm-up)."""
-        self._paused += 1
+        """Count nothing inside this block (a validation pass, a probe, a warm-up), in the
+        thread that runs it."""
+        local = self._local
+        local.paused += 1
         try:
             yield
         finally:
-            self._paused -= 1
+            local.paused -= 1
 
     # -- the window ----------------------------------------------------------------------
 
@@ -287,7 +312,7 @@ class DeadUnitMonitor:
         """Start a new window: forget every count."""
         for group in self._groups.values():
             group.sites.clear()
-            group.calls = 0
+        self._local.calls.clear()
         self.batches = 0
         self.skipped = 0
 
@@ -366,12 +391,25 @@ class DeadUnitMonitor:
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore counts saved by ``state_dict()`` (replacing the current window)."""
+        """Restore counts saved by ``state_dict()`` (replacing the current window).
+
+        The state must come from a monitor of the same model: the same sites (names),
+        kinds and activations, and the same number of units where this monitor knows it
+        (from its own counts, or from the layer before an activation in a
+        ``nn.Sequential``); elsewhere the first batch that does not fit says so. The
+        first difference is a ``ValueError``, and nothing is loaded.
+        """
         version = state.get("version") if isinstance(state, Mapping) else None
         if version != _STATE_VERSION:
             raise ValueError(
                 f"Not a DeadUnitMonitor state (version {_STATE_VERSION} expected). "
                 f"Got version {version!r}."
+            )
+        difference = self._difference(state["groups"])
+        if difference is not None:
+            raise ValueError(
+                f"The state does not fit this model: {difference}; load a state saved by a "
+                "monitor of the same model."
             )
         self.batches = int(state["batches"])
         self.skipped = int(state["skipped"])
@@ -397,6 +435,75 @@ class DeadUnitMonitor:
                 if site.counts is not None and site.sums is not None:
                     site._set(site.counts.to(device), site.sums.to(device))
 
+    def _difference(self, saved_groups: Mapping[str, Any]) -> str | None:
+        """The first difference between saved sites and this model's, or None."""
+        owners = set(self._names.values())
+        labels = {spec.label: spec for spec in _FUNCTIONS.values()}
+        widths = self._widths()
+        for name, saved in saved_groups.items():
+            kind, activation = saved["kind"], saved["activation"]
+            if saved["functional"]:
+                owner, _, label = name.rpartition(":")
+                if not self.functional:
+                    return (
+                        f"site {name!r} is a functional call, and this monitor does not "
+                        "watch functional calls (functional=False or modules= given)"
+                    )
+                if owner not in owners or label not in labels:
+                    return f"site {name!r} names no module and function of this model"
+                here = (labels[label].kind, label)
+                group = self._groups.get(name)
+            else:
+                group = self._groups.get(name)
+                if group is None or group.functional:
+                    mine = ", ".join(repr(g.name) for g in self._module_groups()) or "none"
+                    return f"site {name!r} is in the state, not in this model (its sites: {mine})"
+                here = (group.kind, group.activation)
+            if here != (kind, activation):
+                return (
+                    f"site {name!r} is a {kind!r} site ({activation}) in the state and a "
+                    f"{here[0]!r} site ({here[1]}) in this model"
+                )
+            for k, site in enumerate(saved["sites"]):
+                if site["counts"] is None:
+                    continue
+                units = int(site["counts"].shape[1])
+                expected = None
+                if group is not None and k < len(group.sites) and group.sites[k].counts is not None:
+                    expected = int(group.sites[k].counts.shape[1])  # type: ignore[union-attr]
+                elif name in widths and site.get("axis") is not None:
+                    width, channels = widths[name]
+                    axis, ndim = site["axis"], site.get("ndim", 0)
+                    if axis == (1 if channels else ndim - 1):
+                        expected = width
+                if expected is not None and expected != units:
+                    return (
+                        f"site {name!r} has {units} units in the state and {expected} in this model"
+                    )
+        missing = [g.name for g in self._module_groups() if g.name not in saved_groups]
+        if missing:
+            return f"site {missing[0]!r} of this model is not in the state"
+        return None
+
+    def _module_groups(self) -> list[_Group]:
+        return [g for g in self._groups.values() if not g.functional]
+
+    def _widths(self) -> dict[str, tuple[int, bool]]:
+        """The units of watched layers fed by a sized layer in a ``nn.Sequential``:
+        ``(width, True)`` for channels (a convolution, a norm), ``(width, False)`` for
+        features (a Linear); only where no ``unit_dim`` was given."""
+        found: dict[str, tuple[int, bool]] = {}
+        for parent in self.model.modules():
+            if not isinstance(parent, nn.Sequential):
+                continue
+            before: tuple[int, bool] | None = None
+            for child in parent:
+                watched = self._watched.get(id(child))
+                if watched is not None and before is not None and watched.group.unit_dim is None:
+                    found[watched.group.name] = before
+                before = _width(child, before)
+        return found
+
     # -- processes -----------------------------------------------------------------------
 
     def _synced(self) -> tuple[list[_Group], int, int]:
@@ -410,15 +517,20 @@ class DeadUnitMonitor:
                 g.activation,
                 g.functional,
                 [None if s.counts is None else s.counts.shape[1] for s in g.sites],
+                [(s.axis, s.ndim) for s in g.sites],
             )
             for name, g in ((g.name, g) for g in self._ordered())
         ]
         everyone: list[Any] = [None] * dist.get_world_size()
         dist.all_gather_object(everyone, layout)
         merged: dict[str, list[Any]] = {}
+        axes: dict[tuple[str, int], tuple[int | None, int]] = {}  # (site, k): (axis, ndim)
         for rank_layout in everyone:
-            for name, kind, activation, functional, units in rank_layout:
+            for name, kind, activation, functional, units, site_axes in rank_layout:
                 entry = merged.setdefault(name, [kind, activation, functional, []])
+                for k, axis in enumerate(site_axes):
+                    if axis[0] is not None:
+                        axes.setdefault((name, k), axis)
                 for k, u in enumerate(units):
                     if k >= len(entry[3]):
                         entry[3].append(u)
@@ -456,9 +568,10 @@ class DeadUnitMonitor:
         groups = []
         for name, (kind, activation, functional, units) in merged.items():
             group = _Group(name, kind, activation, None, functional)
-            for u in units:
+            for k, u in enumerate(units):
                 width = u or 0
                 site = _Site(kind, activation, None)
+                site.axis, site.ndim = axes.get((name, k), (None, 0))
                 site.samples = int(flat_i[i])
                 if width:
                     site._set(
@@ -510,6 +623,19 @@ class DeadUnitMonitor:
             f"count_eval={self.count_eval}, batches={self.batches}, skipped={self.skipped}, "
             f"active={self.active})"
         )
+
+
+def _width(module: nn.Module, before: tuple[int, bool] | None) -> tuple[int, bool] | None:
+    """The units of ``module``'s output in a ``nn.Sequential``, ``before`` its input's."""
+    if isinstance(module, nn.Linear):
+        return module.out_features, False
+    if isinstance(module, nn.modules.conv._ConvNd):
+        return module.out_channels, True
+    if isinstance(module, nn.modules.batchnorm._NormBase):
+        return module.num_features, True
+    if isinstance(module, (*ACTIVATIONS, nn.Identity, nn.Dropout, nn.Tanh, nn.Sigmoid)):
+        return before  # element-wise: the width passes through
+    return None
 
 
 def _should_sync(sync: bool | None) -> bool:

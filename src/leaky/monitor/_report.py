@@ -39,6 +39,8 @@ class LayerReport:
     positive_fraction: list[float] = field(default_factory=list)
     dormancy: list[float | None] = field(default_factory=list)  # None: a non-finite unit
     site: str = "module"  # "module" (an activation layer) or "functional" (a call)
+    unit_dim: int | None = None  # the axis counted as the unit (None: no input seen)
+    unit: str = "unit"  # what a unit is: "feature" (the last axis), "channel" (dim 1 of 3-d+)
 
     def _fraction(self, items: Sequence[int]) -> float:
         return len(items) / self.units if self.units else 0.0
@@ -60,32 +62,33 @@ class LayerReport:
         return self._fraction(self.dormant)
 
     def sentence(self) -> str:
-        """The finding in plain words."""
+        """The finding in plain words ("channels" where the unit is a channel)."""
         if self.samples == 0:
             return f"layer {self.name}: saw no input"
+        units = f"{self.units} {'channels' if self.unit == 'channel' else 'units'}"
         if self.nonfinite:
             return (
-                f"layer {self.name}: produces NaN/inf in {len(self.nonfinite)} of {self.units} "
-                f"units ({self.nonfinite_fraction:.1%} of its outputs) — the model diverged or "
+                f"layer {self.name}: produces NaN/inf in {len(self.nonfinite)} of {units} "
+                f"({self.nonfinite_fraction:.1%} of its outputs) — the model diverged or "
                 f"was fed NaN/inf; those units are not counted as dead"
             )
         if self.dead:
             return (
-                f"layer {self.name}: {len(self.dead)} of {self.units} units dead "
+                f"layer {self.name}: {len(self.dead)} of {units} dead "
                 f"({self.dead_fraction:.0%}) — consider leaky.nn.convert"
             )
         if self.negative_regime:
             return (
-                f"layer {self.name}: {len(self.negative_regime)} of {self.units} units in the "
+                f"layer {self.name}: {len(self.negative_regime)} of {units} in the "
                 f"negative regime ({self.negative_regime_fraction:.0%}) — alive, learning "
                 f"at the slope"
             )
         if self.near_dead:
             return (
-                f"layer {self.name}: {len(self.near_dead)} of {self.units} units near-dead "
+                f"layer {self.name}: {len(self.near_dead)} of {units} near-dead "
                 f"({self.near_dead_fraction:.0%}, rarely positive)"
             )
-        return f"layer {self.name}: all {self.units} units alive"
+        return f"layer {self.name}: all {units} alive"
 
 
 @dataclass
@@ -240,8 +243,12 @@ def _layer_report(
     name: str, site: _Site, tau: float, near_dead: float, functional: bool
 ) -> LayerReport:
     where = "functional" if functional else "module"
+    axis = site.axis
+    unit = _unit_name(axis, site.ndim)
     if site.counts is None or site.sums is None or site.samples == 0:
-        return LayerReport(name, site.kind, site.activation, 0, 0, site=where)
+        return LayerReport(
+            name, site.kind, site.activation, 0, 0, site=where, unit_dim=axis, unit=unit
+        )
     positive, zeros, bad = site.counts.cpu()
     sums = site.sums.cpu()
     n = site.samples
@@ -273,27 +280,18 @@ def _layer_report(
         positive_fraction=(positive.double() / n).tolist(),
         dormancy=[None if not ok else float(s) for s, ok in zip(score, finite, strict=True)],
         site=where,
+        unit_dim=axis,
+        unit=unit,
     )
 
 
+def _unit_name(axis: int | None, ndim: int) -> str:
+    """ "feature" for the last axis, "channel" for dim 1 of a 3-d or larger tensor."""
+    if axis is None:
+        return "unit"
+    if axis == ndim - 1:
+        return "feature"
+    return "channel" if axis == 1 else f"axis {axis}"
+
+
 # --------------------------------------------------------------------------- logging
-
-
-def to_tensorboard(
-    writer: Any,
-    report: MonitorReport,
-    step: int,
-    *,
-    prefix: str = "dead_units",
-    histograms: bool = True,
-) -> None:
-    """Write ``report`` to a ``torch.utils.tensorboard.SummaryWriter`` at ``step``.
-
-    Per site: scalars ``{prefix}/{site}/dead`` (fraction of units), ``negative_regime``,
-    ``near_dead``, ``dormant``, ``nonfinite``, ``zero_fraction``; histograms
-    ``{prefix}/{site}/positive_fraction`` and ``dormancy`` (one value per unit). For the
-    model: ``{prefix}/model/...``. See ``leaky.integrations.tensorboard``.
-    """
-    from leaky.integrations.tensorboard import to_tensorboard as write
-
-    write(writer, report, step, prefix=prefix, histograms=histograms)

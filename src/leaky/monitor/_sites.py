@@ -4,6 +4,7 @@ inside a monitored forward (a ``TorchFunctionMode``)."""
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,26 @@ if TYPE_CHECKING:
 
 
 _ORDER = itertools.count()
+# Sites are discovered under this lock: threads running one model find each site once.
+_DISCOVERY = threading.Lock()
+
+
+class _Thread(threading.local):
+    """What one thread is doing inside the monitor (threads may share one monitor).
+
+    ``depth``: nested calls of the model; ``counting``: this forward is counted;
+    ``paused``: nested ``pause()`` blocks; ``mode``: the functional interception of this
+    forward; ``calls``: calls of each group so far in this forward (its k-th call is its
+    k-th site); ``generation``: the ``with`` block these belong to.
+    """
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.counting = False
+        self.paused = 0
+        self.mode: _Intercept | None = None
+        self.calls: dict[_Group, int] = {}
+        self.generation = -1
 
 
 class _Group:
@@ -29,7 +50,7 @@ class _Group:
     forward (torchvision's ResNet blocks call one ``relu`` twice), reported as ``name#0``,
     ``name#1``, ... when there are several."""
 
-    __slots__ = ("activation", "calls", "first", "functional", "kind", "name", "sites", "unit_dim")
+    __slots__ = ("activation", "first", "functional", "kind", "name", "sites", "unit_dim")
 
     def __init__(
         self, name: str, kind: str, activation: str, unit_dim: int | None, functional: bool
@@ -40,17 +61,21 @@ class _Group:
         self.unit_dim = unit_dim
         self.functional = functional
         self.sites: list[_Site] = []
-        self.calls = 0
         self.first = -1  # when the group was first called in the window (report order)
 
-    def next_site(self) -> _Site:
-        if self.calls >= len(self.sites):
-            if not self.sites:
-                self.first = next(_ORDER)
-            self.sites.append(_Site(self.kind, self.activation, self.unit_dim))
-        site = self.sites[self.calls]
-        self.calls += 1
-        return site
+    def next_site(self, calls: dict[_Group, int]) -> _Site:
+        """The site of this group's next call in the forward whose counts are ``calls``."""
+        k = calls.get(self, 0)
+        calls[self] = k + 1
+        sites = self.sites
+        if k < len(sites):
+            return sites[k]
+        with _DISCOVERY:  # another thread may be adding the same site
+            while k >= len(sites):
+                if not sites:
+                    self.first = next(_ORDER)
+                sites.append(_Site(self.kind, self.activation, self.unit_dim))
+            return sites[k]
 
     def names(self) -> list[str]:
         if len(self.sites) > 1:
@@ -74,37 +99,41 @@ class _Watched:
         self.module = module
         self.group = group
         self.always = isinstance(module, _ALWAYS_KEEP_SIGN)  # no input hook needed
-        self.pending: _Site | None = None  # the site whose input was counted
+        self.pending = threading.local()  # .site: the site whose input this thread counted
 
     def pre_hook(self, module: nn.Module, inputs: tuple[Any, ...]) -> None:
         """Count ``x > 0`` before the call, where the output cannot tell (may be in place)."""
-        self.pending = None
-        if not self.monitor._counting or self.monitor._paused or _module_keeps_sign(module):
+        local, pending = self.monitor._local, self.pending
+        pending.site = None
+        if not local.counting or local.paused or _module_keeps_sign(module):
             return
         if inputs and isinstance(inputs[0], Tensor) and inputs[0].ndim > 0:
-            site = self.group.next_site()
+            site = self.group.next_site(local.calls)
             with torch.no_grad(), _NO_TORCH_FUNCTION():
-                site.add_input(inputs[0].detach())
-            self.pending = site
+                site.add_input(inputs[0].detach(), inputs[0])
+            pending.site = site
 
     def post_hook(self, module: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
-        pending, self.pending = self.pending, None
-        monitor = self.monitor
-        if not monitor._counting or monitor._paused:
+        local = self.monitor._local
+        pending = None
+        if not self.always:
+            pending, self.pending.site = getattr(self.pending, "site", None), None
+        if not local.counting or local.paused:
             return
         if not isinstance(output, Tensor) or output.ndim == 0:
             return
+        source = inputs[0] if inputs else None
         if pending is not None:  # the positive count came from the input
             site, positive = pending, False
         elif self.always or _module_keeps_sign(module):
-            site, positive = self.group.next_site(), True
+            site, positive = self.group.next_site(local.calls), True
         else:
             return  # the input was not a tensor: nothing to count
-        if monitor._mode is None:  # a detached tensor: nothing is recorded by autograd
-            site.add_output(output.detach(), positive)
+        if local.mode is None:  # a detached tensor: nothing is recorded by autograd
+            site.add_output(output.detach(), positive, source)
         else:
             with _NO_TORCH_FUNCTION():
-                site.add_output(output.detach(), positive)
+                site.add_output(output.detach(), positive, source)
 
 
 class _Intercept(TorchFunctionMode):
@@ -127,7 +156,8 @@ class _Intercept(TorchFunctionMode):
     ) -> Any:
         kwargs = kwargs or {}
         spec = _FUNCTIONS.get(func)
-        if spec is None or self.monitor._paused or not self.monitor._counting:
+        local = self.monitor._local
+        if spec is None or local.paused or not local.counting:
             return func(*args, **kwargs)
         x = args[0] if args else kwargs.get("input")
         if not isinstance(x, Tensor) or x.ndim == 0:
@@ -135,13 +165,13 @@ class _Intercept(TorchFunctionMode):
         group = self.monitor._functional_group(spec)
         if group is None:  # inside a watched layer: its hooks count it
             return func(*args, **kwargs)
-        site = group.next_site()
+        site = group.next_site(local.calls)
         keeps = spec.keeps_sign(args, kwargs)
         if not keeps:
             with torch.no_grad():
-                site.add_input(x.detach())
+                site.add_input(x.detach(), x)
         out = func(*args, **kwargs)
         if isinstance(out, Tensor) and out.ndim > 0:
             with torch.no_grad():
-                site.add_output(out.detach(), positive=keeps)
+                site.add_output(out.detach(), keeps, x)
         return out

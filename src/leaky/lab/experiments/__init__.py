@@ -22,15 +22,9 @@ statistics in ``leaky.lab.stats``; the figures in ``leaky.lab.figures``.
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
 
 def record(row: Any) -> dict[str, Any]:
     """A frozen result row (a dataclass of numbers, strings and tuples) as JSON types."""
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(row).items()}
-
-
-def nans(values: list[Any]) -> tuple[float, ...]:
-    """Stored per-seed values back as floats: JSON's null is NaN (a failed seed)."""
-    return tuple(math.nan if v is None else float(v) for v in values)

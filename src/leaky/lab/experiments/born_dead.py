@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from leaky.functional import leaky_relu
-from leaky.lab import stats
+from leaky.lab import stats, verdicts
 from leaky.lab.store import Outcome, Task
 
 NAME = "born_dead"
@@ -412,20 +412,20 @@ def summarize(config: Config, outcomes: Sequence[Outcome]) -> Result:
     return Result(config, tuple(points), tuple(errors), tuple(brownlowe(quick, config.seed)))
 
 
-def comparison(result: Result, arm: str, against: str) -> stats.Comparison | None:
+def comparison(result: Result, arm: str, against: str) -> verdicts.Comparison | None:
     """Does ``arm`` leave fewer networks untrainable than ``against`` (pooled)?"""
     fa, na = result.pooled_untrainable(arm)
     fb, nb = result.pooled_untrainable(against)
     if na == 0 or nb == 0:
         return None
-    return stats.compare_failures(
+    return verdicts.compare_failures(
         fa,
         na,
         fb,
         nb,
         claim=f"{arm} leaves fewer deep, narrow networks untrainable than {against}",
         measure="untrainable rate at initialisation (R² < 0.1 after a short training)",
-        kind=stats.LESS,
+        kind=verdicts.LESS,
     )
 
 

@@ -33,9 +33,10 @@ from typing import Any
 
 import numpy as np
 
-from leaky.lab import stats
+from leaky.lab import data, verdicts
+from leaky.lab._json import floats
 from leaky.lab.batched import TrainConfig, TrainResult
-from leaky.lab.experiments import nans, record
+from leaky.lab.experiments import record
 from leaky.lab.models import activation_label
 from leaky.lab.store import Outcome, Task
 
@@ -44,7 +45,7 @@ TITLE = "Dying during training (claim 2b)"
 ARMS = (0.0, 0.01, 0.1, 0.3, "gelu")
 NEAR_DEAD = 0.01  # positive on fewer than this fraction of the inputs
 MARGIN = 5.0  # percentage points of units: the smallest difference that matters
-CHANCE = 0.5
+CHANCE = data.chance("spirals")  # the accuracy a failed run is counted at
 DEPENDS = ("leaky.lab.models", "leaky.lab.data", "leaky.nn", "leaky._torch", "leaky._kernels")
 MONITOR = ("leaky.monitor._kinds", "leaky.monitor._counting", "leaky.monitor._sites")
 MONITOR += ("leaky.monitor._report", "leaky.monitor._monitor", "leaky.monitor._revive")
@@ -349,9 +350,9 @@ class Result:
             Arm(
                 a["setting"],
                 a["arm"],
-                nans(a["start"]),
-                nans(a["end"]),
-                nans(a["test_acc"]),
+                floats(a["start"]),
+                floats(a["end"]),
+                floats(a["test_acc"]),
                 a["diverged"],
                 a["error"],
             )
@@ -360,9 +361,9 @@ class Result:
         revival = tuple(
             RevivalArm(
                 a["arm"],
-                nans(a["start"]),
-                nans(a["end"]),
-                nans(a["test_acc"]),
+                floats(a["start"]),
+                floats(a["end"]),
+                floats(a["test_acc"]),
                 tuple(a["revived"]),
                 a["diverged"],
                 a["error"],
@@ -418,27 +419,31 @@ def summarize(config: Config, outcomes: Sequence[Outcome]) -> Result:
 NEAR_DEAD_MEASURE = "near-dead units at the end (% of hidden units; positive on < 1 % of inputs)"
 
 
-def _fewer_near_dead(a: Sequence[float], b: Sequence[float], claim: str) -> stats.Comparison | None:
+def _fewer_near_dead(
+    a: Sequence[float], b: Sequence[float], claim: str
+) -> verdicts.Comparison | None:
     """A ends with fewer near-dead units than B, paired over the seeds both have."""
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     both = np.isfinite(x) & np.isfinite(y)
     if both.sum() < 2:
         return None
-    return stats.compare(
-        x[both], y[both], claim=claim, measure=NEAR_DEAD_MEASURE, margin=MARGIN, kind=stats.LESS
+    return verdicts.compare(
+        x[both], y[both], claim=claim, measure=NEAR_DEAD_MEASURE, margin=MARGIN, kind=verdicts.LESS
     )
 
 
-def _higher_accuracy(a: Sequence[float], b: Sequence[float], claim: str) -> stats.Comparison | None:
+def _higher_accuracy(
+    a: Sequence[float], b: Sequence[float], claim: str
+) -> verdicts.Comparison | None:
     """A reaches a higher test accuracy than B (a diverged run counts at chance)."""
     if len(a) < 2:
         return None
-    return stats.compare(
-        a, b, claim=claim, measure="test accuracy (points)", margin=1.0, kind=stats.GREATER
+    return verdicts.compare(
+        a, b, claim=claim, measure="test accuracy (points)", margin=1.0, kind=verdicts.GREATER
     )
 
 
-def comparison(a: Arm, relu: Arm) -> stats.Comparison | None:
+def comparison(a: Arm, relu: Arm) -> verdicts.Comparison | None:
     """Does ``a`` end with fewer near-dead units than ReLU? Paired over the seeds both have."""
     if a.error or relu.error:
         return None
@@ -449,7 +454,7 @@ def comparison(a: Arm, relu: Arm) -> stats.Comparison | None:
     )
 
 
-def accuracy_comparison(a: Arm, relu: Arm) -> stats.Comparison | None:
+def accuracy_comparison(a: Arm, relu: Arm) -> verdicts.Comparison | None:
     if a.error or relu.error:
         return None
     return _higher_accuracy(
@@ -459,7 +464,7 @@ def accuracy_comparison(a: Arm, relu: Arm) -> stats.Comparison | None:
     )
 
 
-def revival_comparisons(result: Result) -> list[stats.Comparison | None]:
+def revival_comparisons(result: Result) -> list[verdicts.Comparison | None]:
     """ReLU + ReDo against ReLU (near-dead units at the end, test accuracy), and Leaky ReLU
     0.01 against ReLU + ReDo (test accuracy): one family, paired over seeds."""
     relu, redo, leaky = (result.revival_arm(a) for a in REVIVAL_ARMS)

@@ -32,12 +32,8 @@ class Config:
         return cls(harness.Scale.from_dict(d["scale"]), d["seed"])
 
 
-QUICK = harness.Scale("quick", seeds=2, steps=60, models=("logistic", "mlp", "cnn"), eval_every=0)
-"""A smoke run: far from the paper's recipe, so the check is marked preliminary."""
-
-
 def plan(scale: str, seed: int = 0) -> Config:
-    return Config(QUICK if scale == "quick" else harness.SCALES[scale], seed)
+    return Config(harness.SCALES[scale], seed)
 
 
 def _configs(config: Config) -> list[Any]:

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from leaky.lab import stats
+from leaky.lab import stats, verdicts
 from leaky.lab.batched import TrainConfig, TrainResult
 from leaky.lab.models import activation_label, canonical_activation
 from leaky.lab.store import Outcome, Task
@@ -40,7 +40,6 @@ NAME = "stability"
 TITLE = "Stability under high learning rates (claim 4)"
 CHANCE_MARGIN = 0.15  # a run whose final training accuracy is below chance + this failed
 ARMS = (0.0, 0.01, 0.1, 0.3, 1.0, "gelu")
-LEAKY_SLOPES = (0.01, 0.1, 0.3)
 DEPENDS = ("leaky.lab.models", "leaky.lab.data", "leaky.nn", "leaky._torch", "leaky._kernels")
 
 
@@ -302,9 +301,9 @@ def _comparisons(result: Result) -> list[dict[str, Any]]:
     return rows
 
 
-def comparison(row: dict[str, Any]) -> stats.Comparison:
+def comparison(row: dict[str, Any]) -> verdicts.Comparison:
     """The test of one pooled row: does ``arm`` fail less often than ReLU?"""
-    return stats.compare_failures(
+    return verdicts.compare_failures(
         row["failures"],
         row["runs"],
         row["relu_failures"],
@@ -314,5 +313,5 @@ def comparison(row: dict[str, Any]) -> stats.Comparison:
             f"({row['setting']}, every learning rate of the grid)"
         ),
         measure="failure rate (diverged, loss above its start, or accuracy near chance)",
-        kind=stats.LESS,
+        kind=verdicts.LESS,
     )
