@@ -17,6 +17,12 @@ parallel on exactly one thread pool, the one their library already runs:
   wakes a second pool that would spin against PyTorch's; serially where that team cannot
   be used.
 
+Outputs larger than the last-level cache (``STREAM_MIN_BYTES``) are written with
+non-temporal ("streaming") stores: a plain store first reads the cache line it writes (a
+read for ownership), so a loop that reads two arrays and writes one moves four arrays'
+worth of memory; streamed, three. Smaller outputs keep plain stores, which leave the result
+in cache for whatever reads it next.
+
 The process stays safe: one threaded numba loop runs at a time (a concurrent caller takes
 the serial loop: the ``workqueue`` layer aborts on concurrent use, and two callers'
 threads would only oversubscribe the cores), and a child created by ``fork()`` after the
@@ -26,12 +32,13 @@ parent ran threads uses the serial loops only (GNU OpenMP cannot survive a fork:
 
 from __future__ import annotations
 
+import glob
 import os
 import threading
 import warnings
 
 import numpy as np
-from numba import carray, cfunc, njit, prange, types
+from numba import carray, cfunc, get_num_threads, njit, prange, types
 from numba.extending import intrinsic, overload
 
 from leaky import _openmp, _validate
@@ -39,6 +46,31 @@ from leaky import _openmp, _validate
 # Below this many bytes per array the serial loop wins: waking threads costs more than
 # the work. Measured with `leaky bench --crossover` on 2 cores (see the README).
 PARALLEL_MIN_BYTES = _validate.env_bytes("LEAKY_PARALLEL_MIN_BYTES", 1 << 17)
+
+
+def last_level_cache_bytes() -> int:
+    """The size of this CPU's largest data cache (Linux sysfs), or 0 where it is unknown."""
+    sizes = [0]
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    for index in glob.glob("/sys/devices/system/cpu/cpu0/cache/index*"):
+        try:
+            with open(os.path.join(index, "type")) as f:
+                kind = f.read().strip()
+            with open(os.path.join(index, "size")) as f:
+                text = f.read().strip()
+        except OSError:
+            continue
+        if kind != "Instruction" and text[:-1].isdigit() and text[-1] in units:
+            sizes.append(int(text[:-1]) * units[text[-1]])
+    return max(sizes)
+
+
+# Outputs of at least this many bytes are written with streaming stores: the size of the
+# last-level cache of the machine leaky runs on (an output that large would not stay in
+# cache anyway); never where that size is unknown. `leaky bench --crossover` measures it.
+STREAM_MIN_BYTES = _validate.env_bytes(
+    "LEAKY_STREAM_MIN_BYTES", last_level_cache_bytes() or 1 << 62
+)
 
 _OPTIONS = {"nogil": True, "boundscheck": False}
 _no_cache_warned = False
@@ -162,14 +194,18 @@ def _like_overload(a, x):
 
 
 @_serial
-def _small(op, g, x, a, out):
+def _small(op, g, x, a, out, stream):
     """A whole call in one compiled call: the overlap check, then the serial loop.
 
-    ``a`` arrives as a Python float and is rounded to the dtype here, once.
+    ``a`` arrives as a Python float and is rounded to the dtype here, once; ``stream``:
+    write with streaming stores.
     """
     if _overlap(x, out) or _overlap(g, out):
         return False
     slope = _like(a, x)
+    if stream:
+        _stream(RELU if op == FORWARD and slope == 0 else op, g, x, slope, out)
+        return True
     if op == 0:
         if slope == 0:
             _relu_serial(x, slope, out)  # ReLU: slope is the dtype's zero here
@@ -183,11 +219,14 @@ def _small(op, g, x, a, out):
 
 
 @_serial
-def _large(op, g, x, a, out):
+def _large(op, g, x, a, out, stream, parts):
     """``_small`` with the threaded loops (each a parallel function of its own)."""
     if _overlap(x, out) or _overlap(g, out):
         return False
     slope = _like(a, x)
+    if stream:
+        _stream_threaded(RELU if op == FORWARD and slope == 0 else op, g, x, slope, out, parts)
+        return True
     if op == 0:
         if slope == 0:
             _relu_threaded(x, slope, out)
@@ -205,8 +244,8 @@ def _large(op, g, x, a, out):
 #
 # The arguments travel in a block of int64 slots (``ctypes`` passes one pointer):
 FORWARD, RELU, DERIVATIVE, BACKWARD, BACKWARD_SCALAR = range(5)
-_OP, _DTYPE, _N, _X, _OUT, _G, _SLOPE, _THREAD_NUM, _NUM_THREADS = range(9)
-SLOTS = 9
+_OP, _DTYPE, _N, _X, _OUT, _G, _SLOPE, _THREAD_NUM, _NUM_THREADS, _STREAM = range(10)
+SLOTS = 10
 _F32, _F64 = 0, 1
 _ALIGN = 16  # slices start on 64-byte boundaries (16 float32): no false sharing
 
@@ -250,6 +289,7 @@ def _call_int(typingctx, address):
 
 @_serial
 def _span(op, x, g, out, a, start, stop):
+    """Loop ``op`` over ``[start, stop)`` with plain stores."""
     xs, o = x[start:stop], out[start:stop]
     if op == FORWARD:
         _forward_serial(xs, a, o)
@@ -261,6 +301,149 @@ def _span(op, x, g, out, a, start, stop):
         _backward_serial(g[start:stop], xs, a, o)
     else:
         _backward_scalar_serial(g[0], xs, a, o)
+
+
+# ---------------------------------------------------------------------------------------
+# Streaming stores: each loop's body on one 64-byte line at a time, written past the cache.
+
+
+def _lane_op(kind: str):
+    """An intrinsic ``f(g, x, out, i, a)``: ``out[i:i + lanes]`` from ``x`` (and ``g``) by
+    the loop ``kind``, as one vector, stored non-temporally; ``&out[i]`` is 64-byte aligned.
+
+    Each lane computes exactly what the scalar loops compute (the same comparisons and the
+    same single product), so the streamed and plain loops agree bit for bit.
+    """
+
+    @intrinsic
+    def lane_op(typingctx, g, x, out, i, a):
+        sig = types.void(g, x, out, types.intp, a)
+
+        def codegen(context, builder, signature, args):
+            from llvmlite import ir
+
+            ga, xa, oa, index, slope = args
+            gty, xty, oty = signature.args[:3]
+            scalar = context.get_value_type(xty.dtype)
+            lanes = 64 // context.get_abi_sizeof(scalar)
+            vector = ir.VectorType(scalar, lanes)
+
+            def lines(array_type, value):
+                data = context.make_array(array_type)(context, builder, value).data
+                return data, builder.bitcast(builder.gep(data, [index]), vector.as_pointer())
+
+            def splat(value):
+                one = builder.insert_element(
+                    ir.Constant(vector, ir.Undefined), value, ir.Constant(ir.IntType(32), 0)
+                )
+                mask = ir.Constant(ir.VectorType(ir.IntType(32), lanes), [0] * lanes)
+                return builder.shuffle_vector(one, ir.Constant(vector, ir.Undefined), mask)
+
+            v = builder.load(lines(xty, xa)[1], align=context.get_abi_sizeof(scalar))
+            zero = ir.Constant(vector, [0.0] * lanes)
+            below = builder.fcmp_ordered("<", v, zero)
+            if kind == "forward":  # v * a if v < 0 else v
+                r = builder.select(below, builder.fmul(v, splat(slope)), v)
+            elif kind == "relu":  # a (the dtype's zero) if v < 0 else v
+                r = builder.select(below, splat(slope), v)
+            elif kind == "derivative":  # 1 if v >= 0 else (a if v < 0 else v)
+                r = builder.select(
+                    builder.fcmp_ordered(">=", v, zero),
+                    ir.Constant(vector, [1.0] * lanes),
+                    builder.select(below, splat(slope), v),
+                )
+            else:  # backward: gv if v >= 0 else (gv * a if v < 0 else v)
+                gdata, gline = lines(gty, ga)
+                if kind == "backward_scalar":
+                    gv = splat(builder.load(gdata))
+                else:
+                    gv = builder.load(gline, align=context.get_abi_sizeof(scalar))
+                r = builder.select(
+                    builder.fcmp_ordered(">=", v, zero),
+                    gv,
+                    builder.select(below, builder.fmul(gv, splat(slope)), v),
+                )
+            store = builder.store(r, lines(oty, oa)[1], align=64)
+            flag = builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)])
+            store.set_metadata("nontemporal", flag)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return lane_op
+
+
+_forward_lines = _lane_op("forward")
+_relu_lines = _lane_op("relu")
+_derivative_lines = _lane_op("derivative")
+_backward_lines = _lane_op("backward")
+_backward_scalar_lines = _lane_op("backward_scalar")
+
+
+@intrinsic
+def _fence(typingctx):
+    """A full memory fence: streamed stores are weakly ordered until one (x86: mfence)."""
+    sig = types.void()
+
+    def codegen(context, builder, signature, args):
+        builder.fence("seq_cst")
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@_serial
+def _stream(op, g, x, a, out):
+    """Loop ``op`` (``_span``'s codes) over all of ``x`` with streaming stores; the plain
+    loops do the elements before the first 64-byte line of ``out`` and after the last."""
+    n = x.size
+    lanes = 64 // x.itemsize
+    address = out.ctypes.data
+    head = n if address % x.itemsize else min(n, (-(address // x.itemsize)) % lanes)
+    body = head + (n - head) // lanes * lanes
+    _span(op, x, g, out, a, 0, head)
+    if op == FORWARD:
+        for i in range(head, body, lanes):
+            _forward_lines(x, x, out, i, a)
+    elif op == RELU:
+        for i in range(head, body, lanes):
+            _relu_lines(x, x, out, i, a)
+    elif op == DERIVATIVE:
+        for i in range(head, body, lanes):
+            _derivative_lines(x, x, out, i, a)
+    elif op == BACKWARD:
+        for i in range(head, body, lanes):
+            _backward_lines(g, x, out, i, a)
+    else:
+        for i in range(head, body, lanes):
+            _backward_scalar_lines(g, x, out, i, a)
+    _span(op, x, g, out, a, body, n)
+    _fence()
+
+
+@_threaded
+def _stream_threaded(op, g, x, a, out, parts):
+    """``_stream`` on ``parts`` contiguous parts, one per thread (``numba.get_num_threads()``,
+    passed in: compiled, it is a dynamic global that numba cannot cache); each part starts on
+    a 64-byte line."""
+    n = x.size
+    lanes = 64 // x.itemsize
+    step = ((n + parts - 1) // parts + lanes - 1) // lanes * lanes
+    for p in prange(parts):
+        start = min(n, p * step)
+        stop = min(n, start + step)
+        gs = g if op == BACKWARD_SCALAR else g[start:stop]
+        _stream(op, gs, x[start:stop], a, out[start:stop])
+
+
+@_serial
+def _part(op, x, g, out, a, start, stop, stream):
+    """One thread's part of a ``launch``: ``_span``, or ``_stream`` on that part."""
+    if stream:
+        gs = g if op == BACKWARD_SCALAR else g[start:stop]
+        _stream(op, gs, x[start:stop], a, out[start:stop])
+    else:
+        _span(op, x, g, out, a, start, stop)
 
 
 def _block_body(data):
@@ -281,12 +464,12 @@ def _block_body(data):
         x = carray(_f32_pointer(slots[_X]), (n,))
         g = carray(_f32_pointer(slots[_G]), (n,))
         out = carray(_f32_pointer(slots[_OUT]), (n,))
-        _span(slots[_OP], x, g, out, np.float32(reals[_SLOPE]), start, stop)
+        _part(slots[_OP], x, g, out, np.float32(reals[_SLOPE]), start, stop, slots[_STREAM])
     else:
         x = carray(_f64_pointer(slots[_X]), (n,))
         g = carray(_f64_pointer(slots[_G]), (n,))
         out = carray(_f64_pointer(slots[_OUT]), (n,))
-        _span(slots[_OP], x, g, out, np.float64(reals[_SLOPE]), start, stop)
+        _part(slots[_OP], x, g, out, np.float64(reals[_SLOPE]), start, stop, slots[_STREAM])
 
 
 try:
@@ -318,7 +501,8 @@ def launch(
     """Run loop ``op`` over ``n`` elements at the given addresses (flat, same dtype).
 
     ``parallel``: split it over PyTorch's OpenMP team when there is one to use, else run
-    it serially on this thread. The GIL is released while the loop runs.
+    it serially on this thread. The GIL is released while the loop runs. Outputs of
+    ``STREAM_MIN_BYTES`` and more are written with streaming stores.
     """
     block, reals, address = _slots()
     block[_OP] = op
@@ -328,6 +512,7 @@ def launch(
     block[_OUT] = out
     block[_G] = g
     reals[_SLOPE] = a
+    block[_STREAM] = n * dtype.itemsize >= STREAM_MIN_BYTES
     team = _openmp.team() if parallel else None
     if team is None:
         block[_NUM_THREADS] = 0
@@ -359,10 +544,11 @@ def fast(op: int, x: np.ndarray, a: float, out: np.ndarray, g: np.ndarray | None
     """``leaky._numpy.fast``'s call: flat arrays of one dtype, one compiled call; False if
     ``out`` partly overlaps an input (the caller then takes the full path)."""
     gx = x if g is None else g
+    stream = out.nbytes >= STREAM_MIN_BYTES
     if out.nbytes < PARALLEL_MIN_BYTES or not _take_threads():
-        return _small(op, gx, x, a, out)
+        return _small(op, gx, x, a, out, stream)
     try:
-        return _large(op, gx, x, a, out)
+        return _large(op, gx, x, a, out, stream, get_num_threads())
     finally:
         _threads_lock.release()
 
@@ -387,9 +573,22 @@ def _on_numba_threads(loop, *args: object) -> bool:
     return True
 
 
+def _streamed(op: int, g: np.ndarray, x: np.ndarray, slope: object, out: np.ndarray) -> bool:
+    """Run loop ``op`` with streaming stores when ``out`` is that large (threaded if free)."""
+    if out.nbytes < STREAM_MIN_BYTES:
+        return False
+    if out.nbytes < PARALLEL_MIN_BYTES or not _on_numba_threads(
+        _stream_threaded, op, g, x, slope, out, get_num_threads()
+    ):
+        _stream(op, g, x, slope, out)
+    return True
+
+
 def forward(x: np.ndarray, a: float, out: np.ndarray) -> None:
     """out[i] = x[i] if x[i] >= 0 (or NaN) else a * x[i]; slope 0 gives +0.0 there."""
     slope = x.dtype.type(a)
+    if _streamed(RELU if slope == 0 else FORWARD, x, x, slope, out):
+        return
     if slope == 0:  # ReLU, also for a slope that rounds to 0 in x's dtype
         zero = x.dtype.type(0.0)
         if out.nbytes >= PARALLEL_MIN_BYTES and _on_numba_threads(_relu_threaded, x, zero, out):
@@ -404,6 +603,8 @@ def forward(x: np.ndarray, a: float, out: np.ndarray) -> None:
 def derivative(x: np.ndarray, a: float, out: np.ndarray) -> None:
     """out[i] = 1 if x[i] >= 0, a if x[i] < 0, NaN if x[i] is NaN."""
     slope, one = x.dtype.type(a), x.dtype.type(1.0)
+    if _streamed(DERIVATIVE, x, x, slope, out):
+        return
     if out.nbytes >= PARALLEL_MIN_BYTES and _on_numba_threads(
         _derivative_threaded, x, slope, one, out
     ):
@@ -414,6 +615,8 @@ def derivative(x: np.ndarray, a: float, out: np.ndarray) -> None:
 def backward(g: np.ndarray, x: np.ndarray, a: float, out: np.ndarray) -> None:
     """out[i] = g[i] * derivative(x[i]), one IEEE product; NaN where x[i] is NaN."""
     slope = x.dtype.type(a)
+    if _streamed(BACKWARD, g, x, slope, out):
+        return
     if out.nbytes >= PARALLEL_MIN_BYTES and _on_numba_threads(_backward_threaded, g, x, slope, out):
         return
     _backward_serial(g, x, slope, out)

@@ -237,3 +237,77 @@ def test_concurrent_threaded_calls_take_turns_not_numbas_pool_twice() -> None:
         assert np.array_equal(leaky.leaky_relu(-x, 0.25), np.full_like(x, -0.25))  # serial
     finally:
         _kernels._threads_lock.release()
+
+
+def _special_values(n: int, dtype: type, seed: int) -> np.ndarray:
+    x = np.random.default_rng(seed).standard_normal(n).astype(dtype)
+    x[::5], x[1::7], x[2::9], x[3::11] = np.nan, -0.0, np.inf, -np.inf
+    return x
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threaded", [False, True])
+def test_streaming_stores_give_the_plain_loops_bits(
+    dtype: type, threaded: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every size and offset that puts a head before the first 64-byte line of out, a tail
+    # after the last, or no line at all; every op; slope 0 (ReLU) and not.
+    def results(stream_min: int) -> list[np.ndarray]:
+        monkeypatch.setattr(_kernels, "STREAM_MIN_BYTES", stream_min)
+        monkeypatch.setattr(_kernels, "PARALLEL_MIN_BYTES", 0 if threaded else 1 << 62)
+        got = []
+        for n in (1, 7, 16, 17, 33, 1000, 4099):
+            for offset in (0, 1, 3):
+                x = _special_values(n + offset, dtype, n)[offset:]
+                g = _special_values(n + offset, dtype, n + 1)[offset:]
+                for a in (0.0, 0.01, 0.3):
+                    out = np.empty(n + 2, dtype)[2:]  # out misaligned against x and g
+                    got += [
+                        leaky.leaky_relu(x, a),
+                        leaky.leaky_relu(x, a, out=out).copy(),
+                        leaky.leaky_relu_derivative(x, a),
+                        leaky.leaky_relu_backward(g, x, a),
+                    ]
+                    _kernels.backward(g, x, a, out)  # the full path's entry point
+                    got.append(out.copy())
+        return got
+
+    plain, streamed = results(1 << 62), results(0)
+    for want, got in zip(plain, streamed, strict=True):
+        assert np.array_equal(want.view(np.uint8), got.view(np.uint8))
+
+
+def test_streaming_stores_in_the_torch_layer_give_the_plain_bits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from leaky.nn import LeakyReLU
+
+    n = 4099
+    x = torch.from_numpy(_special_values(n, np.float32, 0)).requires_grad_()
+    grads = (torch.randn(n), torch.tensor(2.5).expand(n))  # dense, one value broadcast
+    runs = []
+    for stream_min in (1 << 62, 0):
+        monkeypatch.setattr(_kernels, "STREAM_MIN_BYTES", stream_min)
+        monkeypatch.setattr(_kernels, "PARALLEL_MIN_BYTES", 0)  # on PyTorch's team
+        for grad in grads:
+            x.grad = None
+            LeakyReLU(0.1)(x).backward(grad)
+            runs.append(x.grad.numpy().copy())
+    for want, got in zip(runs[:2], runs[2:], strict=True):
+        assert np.array_equal(want.view(np.uint8), got.view(np.uint8))
+
+
+def test_stream_min_bytes_is_the_last_level_cache_unless_set() -> None:
+    out = _run(
+        """
+        from leaky import _kernels
+        print(_kernels.STREAM_MIN_BYTES, _kernels.last_level_cache_bytes())
+        """
+    )
+    threshold, cache = (int(v) for v in out.split())
+    assert threshold == (cache or 1 << 62)
+    out = _run(
+        "from leaky import _kernels; print(_kernels.STREAM_MIN_BYTES)",
+        env={"LEAKY_STREAM_MIN_BYTES": "1MiB"},
+    )
+    assert out.split() == [str(1 << 20)]

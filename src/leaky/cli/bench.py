@@ -141,11 +141,24 @@ def bench(
         _suite(5 if runs is None else runs, 0.05 if budget is None else budget, check, json_out)
 
 
+def _cpu() -> str:
+    """The header line that says which machine the numbers come from."""
+    from leaky.lab import bench as bench_mod
+
+    info = bench_mod.machine()
+    return f"{info['processor']}, {info['cpus']} CPUs"
+
+
+def _kib(n: int) -> str:
+    return "unknown" if not n or n >= 1 << 60 else f"{n // 1024:,} KiB"
+
+
 def _suite(runs: int, budget: float, check: bool, json_out: Path | None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from leaky.lab import bench as bench_mod
 
+    say(f"machine: {_cpu()}")
     with Progress(
         TextColumn("runs"), BarColumn(), MofNCompleteColumn(), console=console
     ) as progress:
@@ -166,7 +179,8 @@ def _suite(runs: int, budget: float, check: bool, json_out: Path | None) -> None
             )
             for r in result.rows
         ),
-        title=f"speed ratio (> 1: leaky faster; monitor: plain / monitored) over {runs} runs",
+        title=f"speed ratio (> 1: leaky faster; monitor: plain / monitored) over {runs} runs "
+        f"on {_cpu()}",
     )
     say(f"machine: {result.machine}")
     write_json(json_out, result.to_dict())
@@ -205,10 +219,12 @@ def _crossover(
 ) -> None:
     from leaky.lab import bench as bench_mod
 
-    rows = []
+    say(f"machine: {_cpu()}")
+    rows, streaming = [], []
     for d in dtypes:
         kwargs = {} if sizes is None else {"sizes": sizes}
         rows += [{"dtype": d, **r} for r in bench_mod.crossover(dtype=d, budget=budget, **kwargs)]
+        streaming += [{"dtype": d, **r} for r in bench_mod.stream_crossover(dtype=d, budget=budget)]
     print_table(
         ("dtype", "size", "serial µs", "threaded µs", "threaded speed-up"),
         (
@@ -221,9 +237,36 @@ def _crossover(
             )
             for r in rows
         ),
-        title="crossover",
+        title="crossover: threads (forward, one array in, one out)",
     )
-    write_json(json_out, {"crossover": rows})
+    print_table(
+        ("dtype", "size", "MiB per array", "plain stores ms", "streamed ms", "streamed speed-up"),
+        (
+            (
+                str(r["dtype"]),
+                f"{r['size']:,}",
+                f"{r['bytes'] / (1 << 20):g}",
+                f"{r['plain_s'] * 1e3:.2f}",
+                f"{r['streamed_s'] * 1e3:.2f}",
+                f"{r['streamed_speedup']:.2f}",
+            )
+            for r in streaming
+        ),
+        title="crossover: streaming stores (threaded backward, two arrays in, one out)",
+    )
+    limits = bench_mod.thresholds()
+    for d in dtypes:
+        itemsize = 4 if d == "float32" else 8
+        threads = bench_mod.pays_from([r for r in rows if r["dtype"] == d], "threaded_speedup")
+        stream = bench_mod.pays_from([r for r in streaming if r["dtype"] == d], "streamed_speedup")
+        say(
+            f"{d}: threads paid from {_kib(threads * itemsize) if threads else 'no size here'} "
+            f"(LEAKY_PARALLEL_MIN_BYTES: {_kib(limits['parallel_min_bytes'])}); streaming "
+            f"stores paid from {_kib(stream * itemsize) if stream else 'no size here'} "
+            f"(LEAKY_STREAM_MIN_BYTES: {_kib(limits['stream_min_bytes'])}, the last-level "
+            f"cache: {_kib(limits['last_level_cache_bytes'])})"
+        )
+    write_json(json_out, {"crossover": rows, "streaming": streaming, "thresholds": limits})
 
 
 def _full(
@@ -235,6 +278,7 @@ def _full(
 
     from leaky.lab import bench as bench_mod
 
+    say(f"machine: {_cpu()}")
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
     ) as progress:

@@ -342,6 +342,72 @@ def crossover(
     return rows
 
 
+def _stream_sizes(dtype: str) -> tuple[int, ...]:
+    """Element counts from a quarter of this machine's last-level cache to twice it."""
+    from leaky import _kernels
+
+    cache = _kernels.last_level_cache_bytes() or 32 << 20  # unknown: a common size
+    return tuple(cache * k // 4 // np.dtype(dtype).itemsize for k in (1, 2, 4, 8))
+
+
+def stream_crossover(
+    sizes: Sequence[int] | None = None, dtype: str = "float32", budget: float = 0.1
+) -> list[dict[str, float]]:
+    """Plain against streaming stores per size, in the threaded backward (three arrays).
+
+    ``sizes`` default to a quarter of the last-level cache to twice it, per array.
+    """
+    from leaky import _kernels
+
+    rng = np.random.default_rng(0)
+    rows = []
+    parts = _kernels.get_num_threads()
+    for size in sizes or _stream_sizes(dtype):
+        x = rng.standard_normal(size, dtype=np.dtype(dtype).type)
+        g = rng.standard_normal(size, dtype=np.dtype(dtype).type)
+        out = np.empty_like(x)
+        a = x.dtype.type(SLOPE)
+        plain = partial(_kernels._backward_threaded, g, x, a, out)
+        streamed = partial(_kernels._stream_threaded, _kernels.BACKWARD, g, x, a, out, parts)
+        plain(), streamed()
+        runs = _runs_for(min(_median_time(plain, None, 3)), budget)
+        tp, ts = [], []
+        for _ in range(runs):
+            tp += _median_time(plain, None, 1)
+            ts += _median_time(streamed, None, 1)
+        rows.append(
+            {
+                "size": size,
+                "bytes": out.nbytes,
+                "plain_s": statistics.median(tp),
+                "streamed_s": statistics.median(ts),
+                "streamed_speedup": statistics.median(tp) / statistics.median(ts),
+            }
+        )
+    return rows
+
+
+def pays_from(rows: Sequence[dict[str, float]], key: str) -> int | None:
+    """The smallest size from which ``key`` (a speed-up) is above 1 at every larger size."""
+    best = None
+    for row in sorted(rows, key=lambda r: r["size"], reverse=True):
+        if row[key] <= 1.0:
+            break
+        best = int(row["size"])
+    return best
+
+
+def thresholds() -> dict[str, int]:
+    """The kernels' size thresholds in bytes, as this process has them."""
+    from leaky import _kernels
+
+    return {
+        "parallel_min_bytes": _kernels.PARALLEL_MIN_BYTES,
+        "stream_min_bytes": _kernels.STREAM_MIN_BYTES,
+        "last_level_cache_bytes": _kernels.last_level_cache_bytes(),
+    }
+
+
 def machine() -> dict[str, object]:
     import platform
 
@@ -362,6 +428,8 @@ def machine() -> dict[str, object]:
     for module in ("numba", "torch", "jax"):
         if module in sys.modules:
             info[module] = sys.modules[module].__version__
+    if "numba" in sys.modules:
+        info |= thresholds()
     return info
 
 
@@ -564,7 +632,14 @@ SUITE = (
     ("monitor_cnn", "DeadUnitMonitor on the CNN training step", "the same step unmonitored", 0.952),
     ("out_16", "leaky_relu(x, out=), 2^16 float32", "torch leaky_relu(x, out=)", 0.9),
     ("out_20", "leaky_relu(x, out=), 2^20 float32", "torch leaky_relu(x, out=)", 1.0),
+    ("out_24", "leaky_relu(x, out=), 2^24 float32", "torch leaky_relu(x, out=)", 1.0),
     ("alloc_24", "leaky_relu(x), 2^24 float32", "F.leaky_relu(x)", 3.0),
+    (
+        "backward_24",
+        "leaky_relu_backward(g, x, out=), 2^24 float32",
+        "aten leaky_relu_backward(grad_input=)",
+        1.0,
+    ),
 )
 
 
@@ -610,6 +685,16 @@ def _suite_case(key: str, budget: float) -> tuple[Callable[[], object], Callable
         return (
             lambda: leaky_relu(a, SLOPE, out=out),
             lambda: torch._C._nn.leaky_relu(t, SLOPE, out=tout),
+        )
+    if key == "backward_24":
+        rng = np.random.default_rng(0)
+        g, a = (rng.standard_normal(1 << 24, dtype=np.float32) for _ in range(2))
+        out = np.empty_like(a)
+        tg, t, tout = torch.from_numpy(g), torch.from_numpy(a), torch.from_numpy(out)
+        grad_input = torch.ops.aten.leaky_relu_backward.grad_input
+        return (
+            lambda: leaky_relu_backward(g, a, SLOPE, out=out),
+            lambda: grad_input(tg, t, SLOPE, False, grad_input=tout),
         )
     if key == "alloc_24":
         a = np.random.default_rng(0).standard_normal(1 << 24, dtype=np.float32)
