@@ -41,7 +41,7 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
-test: lint
+test: lint typecheck
 	$(PY) -m pytest --cov --cov-report=term:skip-covered
 
 # The main job: every experiment, every claim judged, one report in leaky-report/.

@@ -473,15 +473,22 @@ def _block_body(data):
 
 
 try:
-    _block = cfunc(types.void(types.voidptr), nopython=True, cache=True)(_block_body)
+    # numba's stub lists no 'nopython' among cfunc's options; numba itself accepts it.
+    _block = cfunc(types.void(types.voidptr), nopython=True, cache=True)(  # type: ignore[call-arg]
+        _block_body
+    )
 except RuntimeError as _err:  # no writable cache directory, as for the loops above
     if "cannot cache" not in str(_err):
         raise
     _no_cache("_block", _err)
-    _block = cfunc(types.void(types.voidptr), nopython=True)(_block_body)
+    _block = cfunc(types.void(types.voidptr), nopython=True)(  # type: ignore[call-arg]
+        _block_body
+    )
 
-_call_block = _openmp.c_callable(_block.address)
-_block_address = _block.address
+if _block.address is None:  # numba types it int | None: None only before compiling
+    raise RuntimeError("numba compiled _block but gave it no address")
+_block_address: int = _block.address
+_call_block = _openmp.c_callable(_block_address)
 _local = threading.local()
 
 

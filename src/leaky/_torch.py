@@ -44,7 +44,10 @@ from torch import Tensor
 from leaky import _numpy, _xp
 
 _NUMPY_DTYPES = (torch.float16, torch.float32, torch.float64)
-_KERNEL_DTYPES = {torch.float32: np.dtype(np.float32), torch.float64: np.dtype(np.float64)}
+_KERNEL_DTYPES: dict[torch.dtype, np.dtype[Any]] = {
+    torch.float32: np.dtype(np.float32),
+    torch.float64: np.dtype(np.float64),
+}
 _relu_leaky = torch._C._nn.leaky_relu  # the binding F.leaky_relu calls, without its Python frame
 
 
@@ -160,13 +163,13 @@ class LeakyReLUFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor, a: float) -> Tensor:  # type: ignore[override]
+    def forward(ctx: Any, x: Tensor, a: float) -> Tensor:
         ctx.save_for_backward(x)
         ctx.a = a
         return _values(x, a)
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
         (x,) = ctx.saved_tensors
         return _backward(grad, x, ctx.a), None
 
@@ -179,7 +182,7 @@ class LeakyReLUTransformFunction(torch.autograd.Function):
     generate_vmap_rule = True  # forward, backward and jvp are made of batchable operations
 
     @staticmethod
-    def forward(x: Tensor, a: float) -> Tensor:  # type: ignore[override]
+    def forward(x: Tensor, a: float) -> Tensor:
         return _values(x, a)
 
     @staticmethod
@@ -190,12 +193,12 @@ class LeakyReLUTransformFunction(torch.autograd.Function):
         ctx.a = a
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
         (x,) = ctx.saved_tensors
         return _backward(grad, x, ctx.a), None
 
     @staticmethod
-    def jvp(ctx: Any, x_tangent: Tensor, a_tangent: None) -> Tensor:  # type: ignore[override]
+    def jvp(ctx: Any, x_tangent: Tensor, a_tangent: None) -> Tensor:
         (x,) = ctx.saved_tensors
         return _aten_backward(x_tangent, x, ctx.a)  # the contract's derivative: 1 at 0
 
@@ -204,7 +207,7 @@ class LeakyReLUInplaceFunction(torch.autograd.Function):
     """In-place leaky_relu whose backward needs no copy of the input (see the module doc)."""
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor, a: float) -> Tensor:  # type: ignore[override]
+    def forward(ctx: Any, x: Tensor, a: float) -> Tensor:
         negative = (x < 0) if _is_relu(x.dtype, a) else None
         _values_(x, a)
         ctx.mark_dirty(x)
@@ -216,7 +219,7 @@ class LeakyReLUInplaceFunction(torch.autograd.Function):
         return x
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
         saved = ctx.saved_tensors
         y = saved[0]
         if len(saved) == 2:  # slope 0: y is +0.0 for x <= 0; the mask says which were < 0

@@ -79,7 +79,7 @@ class LeakyReLU(nn.Module):
     @torch.jit.unused
     def _forward_python(self, x: Tensor) -> Tensor:
         if self.inplace and not torch.compiler.is_compiling():
-            if torch.jit.is_tracing():
+            if torch.jit.is_tracing():  # type: ignore[no-untyped-call]  # torch: unannotated
                 if torch.onnx.is_in_onnx_export():  # exports as LeakyRelu
                     return F.leaky_relu(x, self.negative_slope, inplace=True)
                 return _torch.aten_forward(x, self.negative_slope)  # as in torch.jit.script
@@ -158,7 +158,7 @@ ModelT = TypeVar("ModelT", bound=nn.Module)
 
 
 @overload
-def convert(  # type: ignore[overload-overlap]  # a ReLU root is replaced: not the same type
+def convert(  # a ReLU root is replaced: not the same type
     model: nn.ReLU | nn.LeakyReLU,
     negative_slope: float = ...,
     *,
@@ -449,7 +449,8 @@ def _forward_source(graph: object) -> str:
         else _format_import_statement(name, obj, sys_importer)
         for name, obj in code.globals.items()
     }
-    return "\n".join(sorted(lines)) + "\n" + code.src
+    src: str = code.src
+    return "\n".join(sorted(lines)) + "\n" + src
 
 
 def _convert_functional(
@@ -546,8 +547,11 @@ def _rewrite_forward(
             else:
                 _set_path(module, node.target, value)
             constants.append(node.target)
-    module.forward = _Forward(module, _forward_source(graph))  # type: ignore[method-assign]
-    module.__prepare_scriptable__ = module.forward.prepare_scriptable  # torch.jit.script
+    forward = _Forward(module, _forward_source(graph))
+    module.forward = forward
+    # torch's stub types Module.__setattr__'s value as Tensor | Module; torch.jit.script
+    # reads this attribute (a method), which nn.Module stores like any other attribute
+    module.__prepare_scriptable__ = forward.prepare_scriptable  # type: ignore[assignment]
     extra = f"; constant(s) added: {', '.join(constants)}" if constants else ""
     report.rewritten.append(
         f"{label} ({type(module).__qualname__}): forward replaced on the instance by a traced "

@@ -98,7 +98,11 @@ def test_cli_builtin_objective(project: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--objective", "nope"], "Unknown objective 'nope'. Built-in objectives: digits-mlp"),
+        (
+            ["--objective", "nope"],
+            "The '--objective' parameter of leaky tune must be a built-in objective "
+            "(digits-mlp, blobs-mlp) or 'pkg.module:function'. Got 'nope' instead.",
+        ),
         (["--objective", "no_module:f"], "cannot import module 'no_module'"),
         (
             ["--objective", "my_objectives:peak", "--trials", "0"],
@@ -124,7 +128,11 @@ def test_cli_builtin_objective(project: Path) -> None:
         (["--objective", "my_objectives:peak", "--margin", "0"], "'--margin' parameter"),
         (["--objective", "my_objectives:peak", "--direction", "up"], "'maximize', 'minimize'"),
         (["--objective", "my_objectives:peak", "--format", "xml"], "'table', 'json'"),
-        (["--objective", "my_objectives:peak", "--low", "0"], "0 < low < high <= 1"),
+        (
+            ["--objective", "my_objectives:peak", "--low", "0"],
+            "The '--low' and '--high' parameters of leaky tune must satisfy 0 < low < high <= 1 "
+            "(a log-uniform range of slopes). Got --low=0.0, --high=0.5 instead.",
+        ),
         (["--objective", "my_objectives:peak", "--storage", "nonsense"], "storage URL"),
         (["--objective", "my_objectives:broken", "--trials", "2"], "seed 0: ValueError: bad data"),
         (

@@ -231,3 +231,46 @@ def test_speedup_times_both_sides_and_round_trips() -> None:
     assert len(r.batched_seconds) == len(r.sequential_seconds) == 2
     assert r.config.seeds == (0, 1) and all(t > 0 for t in r.ratios)
     assert lab_bench.SpeedupResult.from_dict(json.loads(json.dumps(r.to_dict()))) == r
+
+
+@pytest.mark.parametrize(
+    ("model", "optimizer"), [("mlp", "adam"), ("mlp-plain", "sgd-momentum"), ("mlp", "sgd")]
+)
+def test_a_grid_member_equals_its_configuration_trained_alone(model: str, optimizer: str) -> None:
+    # claim 4's grid (slope x learning rate x seed) costs what one batched run costs; each
+    # member must be the run it stands for
+    grid = TrainConfig(
+        model=model,
+        dataset="spirals",
+        optimizer=optimizer,
+        slopes=(0.0, 0.1),
+        lrs=(0.003, 0.03),  # not chaotic: at lr 0.3 the rounding of bmm against matmul
+        seeds=(0, 1),  # grows to 0.2 % in 20 steps, in the one-lr batched path as well
+        steps=20,
+        eval_every=10,
+        val=0.25,
+    )
+    r = batched.train(grid)
+    assert len(r.members) == 8 == len(grid.members)
+    for got, (a, lr, seed) in zip(r.members, grid.members, strict=True):
+        assert (got.slope, got.lr, got.seed) == (a, lr, seed)
+        alone, _ = batched.train_member(grid.replace(slopes=(), lrs=(), activation=a, lr=lr), seed)
+        for curve in ("train_loss", "val_loss", "test_loss"):
+            np.testing.assert_allclose(getattr(got, curve), getattr(alone, curve), rtol=1e-5)
+    assert TrainResult.from_dict(json.loads(json.dumps(r.to_dict()))) == r
+
+
+def test_member_slopes_follow_the_contract() -> None:
+    from leaky.functional import leaky_relu
+
+    act = batched.MemberSlopes([0.0, 0.01, 1.0], torch.float32)
+    z = torch.tensor([-math.inf, -2.0, -0.0, 0.0, 3.0, math.nan]).expand(3, 6).clone()
+    out = act(z.requires_grad_())
+    for m, a in enumerate((0.0, 0.01, 1.0)):
+        want = leaky_relu(z[m].detach(), a)
+        assert torch.equal(
+            torch.nan_to_num(out[m].detach(), nan=7.0), torch.nan_to_num(want, nan=7.0)
+        )
+    out[:, 1:5].sum().backward()
+    a01 = float(torch.tensor(0.01, dtype=torch.float32))
+    assert z.grad[:, 1:5].tolist() == [[0.0, 1.0, 1.0, 1.0], [a01, 1.0, 1.0, 1.0], [1.0] * 4]

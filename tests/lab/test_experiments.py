@@ -20,45 +20,90 @@ from leaky.lab.experiments import born_dead, dying, harness, slopes, stability
 from leaky.lab.runner import run
 
 
-def _member(seed: int, *, loss=(2.0, 1.0), acc=(0.1, 0.9), diverged=False) -> MemberResult:
+def _member(
+    seed: int, *, loss=(2.0, 1.0), acc=(0.1, 0.9), val=(0.1, 0.9), diverged=False
+) -> MemberResult:
     return MemberResult(
         seed=seed,
         diverged=diverged,
         diverged_step=5 if diverged else None,
         train_loss=loss,
         train_acc=acc,
-        val_loss=(),
-        val_acc=(),
+        val_loss=loss,
+        val_acc=val,
         test_loss=loss,
         test_acc=acc,
     )
 
 
-def test_a_failure_is_a_divergence_a_loss_above_its_start_or_an_accuracy_near_chance() -> None:
-    config = TrainConfig(seeds=(0, 1, 2, 3), steps=10, eval_every=0)
+def test_a_failure_is_a_divergence_or_below_the_linear_floor_and_a_spike_is_not() -> None:
+    # claim 4's rule, fixed in advance: the old one counted loss spikes as failures
+    config = TrainConfig(seeds=(0, 1, 2, 3, 4), steps=10, eval_every=0)
     members = (
-        _member(0),  # trained: not a failure
-        _member(1, diverged=True, loss=(2.0, math.nan), acc=(0.1, math.nan)),
-        _member(2, loss=(2.0, 2.5), acc=(0.1, 0.9)),  # loss above its start
-        _member(3, loss=(2.0, 1.9), acc=(0.1, 0.2)),  # accuracy below chance + 15 points
+        _member(0),  # trained: fine
+        _member(1, diverged=True, loss=(2.0, math.nan), acc=(0.1, math.nan), val=(0.1, math.nan)),
+        _member(2, loss=(2.0, 9.0), acc=(0.1, 0.45), val=(0.1, 0.45)),  # a spike, above floor
+        _member(3, loss=(2.0, 1.9), acc=(0.1, 0.25), val=(0.1, 0.25)),  # below the floor
+        _member(4, loss=(2.0, 1.5), acc=(0.1, 0.31), val=(0.1, 0.31)),  # just above it
     )
     result = TrainResult(config, (0, 10), members)
-    assert stability.failed(result, classes=10).tolist() == [False, True, True, True]
+    failed, diverged, below, spike = stability.fates(result, floor=0.30)
+    assert failed.tolist() == [False, True, False, True, False]
+    assert diverged.tolist() == [False, True, False, False, False]
+    assert below.tolist() == [False, False, False, True, False]
+    assert spike.tolist() == [False, False, True, False, False]
 
 
-def test_stability_cells_keep_failed_runs_in_every_denominator() -> None:
-    setting = stability.Setting("spirals, SGD", "mlp", "spirals", "sgd", (0.5, 8.0), 40, 32, 2)
-    config = stability.Config((setting,), arms=(0.0, 0.01), seeds=(0, 1, 2))
+def test_stability_keeps_every_run_and_every_finite_accuracy_as_it_is() -> None:
+    (setting,) = stability.settings(5, {"adam": (0.01, 0.5), "sgd-momentum": (0.1, 3.0)})[:1]
+    config = stability.Config((setting,), slopes=(0.0, 0.01), smooth=("gelu",), seeds=(0, 1))
     tasks = stability.tasks(config)
-    assert len({t.key for t in tasks}) == len(tasks) == 4
-    result = stability.summarize(config, list(run(tasks, jobs=1).outcomes))
+    assert [t.label for t in tasks] == [
+        "linear floor",
+        "residual MLP, Adam slopes",
+        "residual MLP, Adam gelu",
+    ]
+    outcomes = list(run(tasks, jobs=1).outcomes)
+    result = stability.summarize(config, outcomes)
+    assert len(result.cells) == 3 * 2 and 0 < result.floor < 100
+    grid = TrainResult.from_dict(outcomes[1].value)
     for cell in result.cells:
-        assert cell.runs == 3 and len(cell.test_acc) == 3  # every seed, failed or not
-        assert 0 <= cell.failures <= 3 and cell.failure_ci[0] <= cell.failure_rate
-        assert all(50.0 / 100 <= a <= 1.0 for a in cell.test_acc)  # a failure counts as chance
-    assert result.pooled(None, 0.0)[1] == 6
-    again = stability.Result.from_dict(result.to_dict())
-    assert again.to_dict() == result.to_dict()
+        assert cell.runs == 2 and len(cell.test_acc) == 2  # every seed, failed or not
+        if cell.arm == "gelu":
+            continue
+        raw = [
+            100 * m.test_acc[-1]
+            for m in grid.members
+            if (m.slope, m.lr) == (cell.arm, cell.lr) and not m.diverged
+        ]
+        assert [a for a in cell.test_acc if math.isfinite(a)] == pytest.approx(raw)
+    assert result.pooled(0.0)[1] == 4 and len(result.strata(0.01)) == 2
+    assert stability.Result.from_dict(result.to_dict()).to_dict() == result.to_dict()
+
+
+def test_claim_4s_design_is_pinned_before_any_run() -> None:
+    assert stability.PRIMARY_ARM == 0.01 and stability.RELU == 0.0
+    assert {0.0, 0.01, 0.1, 0.3, 1.0, "gelu"} <= set(stability.ARMS)
+    assert 0.01 in stability.LRS["adam"]  # the paper's learning rate
+    assert all(len(lrs) >= 6 for lrs in stability.LRS.values())
+    standard = stability.plan("standard")
+    assert {(s.model, s.optimizer) for s in standard.settings} == {
+        (m, o) for m in ("mlp", "mlp-plain") for o in ("adam", "sgd-momentum")
+    }
+    assert len(standard.seeds) >= 10
+    assert "Cochran-Mantel-Haenszel" in stability.PREREGISTERED["test"]
+    assert (
+        "spike" in stability.PREREGISTERED and "not a failure" in stability.PREREGISTERED["spike"]
+    )
+    assert set(claims.PREREGISTERED) == {"2a", "2b", "3b", "4", "5"}
+    # claim 3b's cut-off sits below the smallest slope it compares (it cannot decide alone)
+    assert min(a for a in slopes.SLOPES if a > 0) / 5 > slopes.SPARSITY_CUT
+
+
+def test_an_arm_against_itself_never_fails_less_often() -> None:
+    tables = [(3, 10, 3, 10), (0, 10, 0, 10), (7, 10, 7, 10)]
+    c = verdicts.compare_failures_stratified(tables, claim="ReLU fails less often than ReLU")
+    assert verdicts.judge(c).verdict != verdicts.SUPPORTED and c.effect == 0
 
 
 def test_born_dead_cell_counts_constant_and_untrainable_networks() -> None:
@@ -159,6 +204,8 @@ def _slopes_result(values: dict[float | str, tuple[list[float], list[float]]]) -
                 tuple(near),
                 tuple(np.full(6, 0.5)),
                 tuple(np.zeros(6)),
+                near_zero_strict=tuple(near),
+                ablated_test_acc=tuple(a - 0.05 for a in acc),
             )
         )
     return slopes.Result(config, tuple(rows))
@@ -202,6 +249,23 @@ def test_claim_5_compares_the_slope_chosen_on_validation_with_the_default() -> N
     assert claims.slope_claim(tie, preliminary=False).verdict == verdicts.NOT_SUPPORTED
     advice = claims.advice(tie, preliminary=False)[0]
     assert "does not matter" in advice.recommendation
+
+
+def test_claim_3b_is_judged_against_relu_with_its_functional_test() -> None:
+    result = _slopes_result(
+        {
+            0.0: (ACC, NEAR),
+            0.01: ([a + 0.1 for a in ACC], [n - 40 for n in NEAR]),
+            1.0: ([a - 30 for a in ACC], [3.0, 3.5, 2.8, 4.1, 3.3, 3.0]),
+        }
+    )
+    claim = claims.sparsity_claim(result, preliminary=False)
+    assert "about as sparse as ReLU" in claim.primary.claim
+    assert claim.primary.verdict == verdicts.NOT_SUPPORTED  # 40 points fewer: not like ReLU
+    texts = [v.claim for v in claim.secondary]
+    assert any("Hoyer" in t for t in texts) and any("zeroing" in t for t in texts)
+    ablation = next(v for v in claim.secondary if "zeroing" in v.claim)
+    assert ablation.verdict == verdicts.SUPPORTED  # 0.05 points lost: within the 1-point margin
 
 
 def test_quick_verdicts_are_preliminary_everywhere() -> None:

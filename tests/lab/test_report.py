@@ -241,3 +241,20 @@ def test_headless_chromium_loads_every_figure(quick_report: Path, tmp_path: Path
     assert pixels.shape[0] >= 2000
     colors = {tuple(p) for p in (pixels[::7, ::7, :3] * 255).astype(int).reshape(-1, 3)}
     assert len(colors) > 200  # plots, not a blank or broken page
+
+
+def test_the_page_opens_with_the_answers_and_folds_the_rules(quick_report: Path) -> None:
+    # a reader has the verdicts and the advice on the first screen; the pre-registered
+    # measures come before any result; the rules and details fold away
+    html = (quick_report / "index.html").read_text()
+    short, advice = html.index("<h2>In short</h2>"), html.index("<h2>What should I use?</h2>")
+    prereg = html.index("Pre-registered measures")
+    detail = html.index("<th>primary comparison")
+    assert short < advice < prereg < detail
+    assert html.count("<details>") >= 2 and "`" not in html  # no raw Markdown in the page
+    summary = html[short:advice]
+    assert summary.count("<li>") == len(
+        json.loads((quick_report / "results.json").read_text())["claims"]
+    )
+    md = (quick_report / "results.md").read_text()
+    assert md.index("## In short") < md.index("## Pre-registered measures") < md.index("| claim |")

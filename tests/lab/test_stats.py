@@ -593,3 +593,21 @@ def test_every_caller_uses_the_one_interval() -> None:
         if p.name != "stats.py" and (".t.ppf(" in p.read_text() or ".t.interval(" in p.read_text())
     ]
     assert found == []
+
+
+def test_cmh_reads_the_strata_as_strata() -> None:
+    from leaky.lab.stats import cmh
+
+    tables = [(2, 10, 7, 10), (1, 12, 4, 12), (5, 20, 9, 20)]
+    r = cmh(tables)
+    # the Mantel-Haenszel odds ratio by its formula: sum(a d / n) / sum(b c / n)
+    num = sum(a * (m - b) / (n + m) for a, n, b, m in tables)
+    den = sum((n - a) * b / (n + m) for a, n, b, m in tables)
+    assert r.odds_ratio == pytest.approx(num / den, rel=1e-12)
+    assert r.log_odds_low < r.log_odds_ratio < r.log_odds_high < 0 and r.p_value < 0.05
+    assert (r.failures_a, r.runs_a, r.failures_b, r.runs_b) == (8, 42, 20, 42)
+    # one arm without failures: a finite ratio (Haldane's 0.5 in that stratum), the test exact
+    zero = cmh([(0, 10, 6, 10)])
+    assert math.isfinite(zero.log_odds_ratio) and zero.log_odds_high < 0
+    with pytest.raises(ValueError, match="'failures_a' parameter of cmh"):
+        cmh([(11, 10, 0, 10)])

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from leaky.lab import store
 from leaky.lab.store import (
     STORE_FILE,
     MissingResultsError,
@@ -20,6 +22,7 @@ from leaky.lab.store import (
     Store,
     StoreError,
     Task,
+    leaky_imports,
     module_digest,
 )
 from tests.lab.toy_tasks import Config
@@ -94,6 +97,74 @@ def test_the_key_changes_with_the_task_module_and_its_dependencies_only(
     third = keys()
     assert third[0] != second[0] and third[1] != second[1]
     module_digest.cache_clear()
+
+
+def test_the_closure_holds_the_modules_training_runs_through() -> None:
+    closure = leaky_imports("leaky.lab.batched")
+    assert {"leaky._numpy", "leaky.functional", "leaky._validate", "leaky._openmp"} <= set(closure)
+    assert {"leaky.lab.models", "leaky.lab.data", "leaky.nn", "leaky._torch"} <= set(closure)
+    assert "leaky.lab.batched" not in closure and not any(
+        m.startswith("leaky.cli") for m in closure
+    )
+    # imports inside functions count: the revival task reaches the whole monitor
+    assert "leaky.monitor._revive" in leaky_imports("leaky.lab.experiments.dying")
+    assert "leaky.monitor._loops" in leaky_imports("leaky.lab.experiments.dying")
+    task = Task("e", "leaky.lab.batched:train", {"seed": 0})
+    assert set(closure) | {"leaky.lab.batched"} == set(task.code)
+
+
+_KEY_OF_A_TRAINING_TASK = (
+    "from leaky.lab.store import Task; print(Task('e', 'leaky.lab.batched:train', {'seed': 0}).key)"
+)
+
+
+def _key_with(package: Path) -> str:
+    env = {**os.environ, "PYTHONPATH": str(package.parent)}
+    out = subprocess.run(
+        [sys.executable, "-c", _KEY_OF_A_TRAINING_TASK],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=package.parent,
+    )
+    return out.stdout.strip()
+
+
+def test_the_key_changes_with_a_core_module_the_task_reaches(tmp_path: Path) -> None:
+    import leaky
+
+    package = tmp_path / "leaky"
+    shutil.copytree(
+        Path(leaky.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    first = _key_with(package)
+    assert first == _key_with(package)  # the same sources: the same key
+    numpy_path = package / "_numpy.py"
+    numpy_path.write_text(numpy_path.read_text() + "\n# an edit\n")
+    assert _key_with(package) != first
+
+
+def test_the_key_changes_with_an_installed_library_version(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    before = Task("e", DRAW, {"seed": 1, "sleep": 0})
+    assert before.libraries["numpy"] is not None
+    real = store._version
+    monkeypatch.setattr(store, "_version", lambda d: "0.0-test" if d == "torch" else real(d))
+    store._versions.cache_clear()
+    try:
+        after = Task("e", DRAW, {"seed": 1, "sleep": 0})
+        assert after.libraries["torch"] == "0.0-test"
+        assert after.key != before.key
+        monkeypatch.setattr(store, "_version", lambda d: None if d == "mnist1d" else real(d))
+        store._versions.cache_clear()
+        missing = Task("e", DRAW, {"seed": 1, "sleep": 0})
+        assert missing.libraries["mnist1d"] is None and missing.key != before.key
+    finally:
+        monkeypatch.undo()
+        store._versions.cache_clear()
+    assert Task("e", DRAW, {"seed": 1, "sleep": 0}).key == before.key
 
 
 @pytest.mark.parametrize(

@@ -51,7 +51,7 @@ def test_to_tensorboard_writes_scalars_and_histograms_read_back(tmp_path: Path) 
     events = _events(tmp_path)
     scalars = set(events.Tags()["scalars"])
     for name in ("dead", "negative_regime", "near_dead", "dormant", "nonfinite", "zero_fraction"):
-        assert f"dead_units/1/{name}" in scalars and f"dead_units/model/{name}" in scalars
+        assert f"dead_units/1/{name}" in scalars and f"dead_units_summary/{name}" in scalars
     dead = events.Scalars("dead_units/1/dead")
     assert [(e.step, e.value) for e in dead] == [(10, pytest.approx(3 / 16)), (11, 0.0)]
     histograms = set(events.Tags()["histograms"])
@@ -163,3 +163,65 @@ def test_lightning_callback_logs_each_epoch_and_resumes_from_a_checkpoint(tmp_pa
     assert saved["monitor"]["snapshots"] == 1
     _, resumed = _lightning_run(tmp_path / "resumed", epochs=2, resume=str(ckpt))
     assert resumed.monitor.history == whole.monitor.history  # the same two epochs
+
+
+def test_summary_tags_cannot_collide_with_a_site_named_model() -> None:
+    from collections import OrderedDict
+
+    from leaky.integrations.tensorboard import scalars
+
+    net = nn.Sequential(OrderedDict(fc=nn.Linear(6, 16), model=nn.ReLU()))
+    with torch.no_grad():
+        net.fc.bias[PLANTED] = -1e3
+    with DeadUnitMonitor(net) as monitor:
+        net(torch.randn(32, 6))
+    values = scalars(monitor.report())
+    assert len(values) == 12  # six for the site "model", six for the whole model
+    assert values["dead_units/model/dead"] == pytest.approx(3 / 16)
+    assert values["dead_units_summary/dead"] == pytest.approx(3 / 16)
+
+
+@lightning_warnings
+def test_lightning_callback_logs_through_csv_and_tensorboard_loggers(tmp_path: Path) -> None:
+    import csv
+
+    import lightning as L
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    from leaky.integrations.lightning import DeadUnitCallback
+
+    class Classifier(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = _planted()
+
+        def training_step(self, batch, batch_idx):  # type: ignore[no-untyped-def]
+            return nn.functional.cross_entropy(self.net(batch[0]), batch[1])
+
+        def configure_optimizers(self):  # type: ignore[no-untyped-def]
+            return torch.optim.SGD(self.parameters(), lr=0.05)
+
+    g = torch.Generator().manual_seed(0)
+    data = TensorDataset(torch.randn(64, 6, generator=g), torch.randint(0, 3, (64,), generator=g))
+    trainer = L.Trainer(
+        max_epochs=2,
+        callbacks=[DeadUnitCallback()],
+        logger=[
+            CSVLogger(str(tmp_path), name="csv", version=0),
+            TensorBoardLogger(str(tmp_path), name="tb", version=0),
+        ],
+        accelerator="cpu",
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        log_every_n_steps=1,
+    )
+    trainer.fit(Classifier(), DataLoader(data, batch_size=32))
+    with open(tmp_path / "csv" / "version_0" / "metrics.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r.get("dead_units/net.1/dead")]
+    assert len(rows) == 2  # one row per epoch
+    assert float(rows[0]["dead_units/net.1/dead"]) == pytest.approx(3 / 16)
+    assert float(rows[0]["dead_units_summary/dead"]) == pytest.approx(3 / 16)
+    events = _events(tmp_path / "tb" / "version_0")
+    assert len(events.Scalars("dead_units_summary/dead")) == 2
+    assert len(events.Scalars("dead_units/net.1/dead")) == 2

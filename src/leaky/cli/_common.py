@@ -75,10 +75,10 @@ class HelpCommand(typer.core.TyperCommand):
 def _plain_help(param: Any) -> None:
     help_text = getattr(param, "help", None)
     if help_text and not getattr(param, "_leaky_plain", False):
-        param.help = rich.markup.escape(help_text)  # type: ignore[attr-defined]
+        param.help = rich.markup.escape(help_text)
     if getattr(param, "is_flag", False):
         param.metavar = ""
-    param._leaky_plain = True  # type: ignore[attr-defined]
+    param._leaky_plain = True
 
 
 def printable(text: Any) -> str:
@@ -282,14 +282,14 @@ def load_user_object(spec: str, option: str, command: str, *, dependencies: Sequ
     ``dependencies`` (leaky's own, e.g. ``("optuna", "torch")``) are imported first; the
     working directory is then appended to ``sys.path`` (see ``cwd_on_path``).
     """
-    from leaky import _validate
+    from leaky.lab import _checks
 
     with errors():  # its form first: absolute names only (a relative one has no package)
-        _validate.object_ref(spec, option, command)
+        _checks.object_ref(spec, option, command)
     import_dependencies(*dependencies)
     cwd_on_path()
     try:
-        return _validate.load_object(spec, option, command)
+        return _checks.load_object(spec, option, command)
     except ValueError as err:
         fail(err)
     except (Exception, SystemExit) as err:  # the user's module raised while it was imported

@@ -86,6 +86,7 @@ def bench(
 ) -> None:
     """Time leaky against PyTorch, NumPy, copies and JAX in one process: ratios."""
     from leaky import _validate
+    from leaky.lab import _checks
     from leaky.lab import bench as bench_mod
 
     chosen = [
@@ -115,7 +116,7 @@ def bench(
         if budget is not None:
             _validate.positive_real(budget, "--budget", "leaky bench")
         if runs is not None:
-            _validate.positive_int(runs, "--runs", "leaky bench")
+            _checks.positive_int(runs, "--runs", "leaky bench")
     except (TypeError, ValueError) as err:
         fail(err)
     dtypes = dtype or list(bench_mod.DTYPES)
@@ -220,7 +221,9 @@ def _crossover(
     from leaky.lab import bench as bench_mod
 
     say(f"machine: {_cpu()}")
-    rows, streaming = [], []
+    # One row per dtype and size: the dtype's name, then the lab's numbers.
+    rows: list[dict[str, Any]] = []
+    streaming: list[dict[str, Any]] = []
     for d in dtypes:
         kwargs = {} if sizes is None else {"sizes": sizes}
         rows += [{"dtype": d, **r} for r in bench_mod.crossover(dtype=d, budget=budget, **kwargs)]

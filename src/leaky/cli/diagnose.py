@@ -53,13 +53,14 @@ def diagnose(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from leaky import _validate
+    from leaky.lab import _checks
 
     with errors():
         if batches is not None:
-            _validate.positive_int(batches, "--batches", COMMAND)
+            _checks.positive_int(batches, "--batches", COMMAND)
         if tau is not None:
             _validate.positive_real(tau, "--tau", COMMAND, zero=True)
-        _validate.one_of(fmt, "--format", COMMAND, FORMATS)
+        _checks.one_of(fmt, "--format", COMMAND, FORMATS)
     if json_out is not None:
         check_writable(json_out, "--json", folder=False)
     make = load_user_object(factory, "factory", COMMAND, dependencies=("torch",))

@@ -73,13 +73,13 @@ def _check_backend(
 ) -> tuple[int | None, str | None]:
     """``--jobs`` and ``--scheduler`` checked, and Dask installed if asked for: before any
     folder is created or any work starts."""
-    from leaky import _validate
     from leaky._imports import MissingExtraError, require
+    from leaky.lab import _checks
     from leaky.lab.runner import default_jobs, parse_scheduler
 
     with errors():
         scheduler = parse_scheduler(scheduler)
-        jobs = _validate.jobs_for(jobs, scheduler, "--jobs", command)
+        jobs = _checks.jobs_for(jobs, scheduler, "--jobs", command)
     cores = default_jobs()
     if jobs is not None and jobs > cores:  # more processes than cores only slow each other
         say(f"note: --jobs {jobs} is more than the {cores} cores here: using {cores}", err=True)
@@ -110,8 +110,7 @@ def report(
 ) -> None:
     """Run every experiment (resumably), judge every claim, write DIR/index.html and more."""
     import_dependencies("torch", "matplotlib")
-    from leaky import _validate
-    from leaky.lab import outdir
+    from leaky.lab import _checks, outdir
     from leaky.lab import plan as plan_mod
     from leaky.lab import report as report_mod
     from leaky.lab.progress import auto_progress
@@ -146,8 +145,8 @@ def report(
             fail(f"--quick is --scale quick; it cannot be combined with --scale {scale}.")
         scale = "quick"
     with errors():
-        _validate.one_of(scale, "--scale", "leaky report", plan_mod.SCALES)
-        _validate.seed(seed, "--seed", "leaky report")
+        _checks.one_of(scale, "--scale", "leaky report", plan_mod.SCALES)
+        _checks.seed(seed, "--seed", "leaky report")
         outdir.check_out(out)  # before anything runs
     check_writable(out, "--out", folder=True)
     jobs, scheduler = _check_backend(jobs, scheduler, "leaky report")
@@ -207,10 +206,10 @@ def compare(
     module of your project it imports, is run again); --rerun computes everything anew.
     """
     import_dependencies("torch", "matplotlib")
-    from leaky import _validate
     from leaky.cli._common import cwd_on_path
+    from leaky.lab import _checks, outdir, plotting
     from leaky.lab import compare as compare_mod
-    from leaky.lab import figures, outdir
+    from leaky.lab.experiments.objectives import resolve
     from leaky.lab.progress import auto_progress
 
     try:
@@ -220,7 +219,7 @@ def compare(
     if not all(0 <= v <= 1 for v in slope_list):
         fail(f"--slopes takes comma-separated numbers in [0, 1], like 0,0.01,0.1. Got {slopes!r}.")
     with errors():
-        n = _validate.count(seeds, "--seeds", "leaky compare", low=2, high=compare_mod.MAX_SEEDS)
+        n = _checks.count(seeds, "--seeds", "leaky compare", low=2, high=compare_mod.MAX_SEEDS)
         options = compare_mod.check_options(
             objective=objective,
             slopes=tuple(slope_list),
@@ -229,15 +228,15 @@ def compare(
             direction=direction,
             names=_COMPARE_OPTIONS,
         )
-        config = compare_mod.Config(**options)
-        _validate.one_of(fmt, "--format", "leaky compare", ("table", "json"))
+        config = compare_mod.Config.from_options(options)
+        _checks.one_of(fmt, "--format", "leaky compare", ("table", "json"))
         outdir.check_out(out)
     check_writable(out, "--out", folder=True)
     if json_out is not None:
         check_writable(json_out, "--json", folder=False)
     cwd_on_path()
     with errors():  # an unknown objective, or one without a source file: before any folder
-        compare_mod.resolve(objective)
+        resolve(objective, "--objective", "leaky compare")
         config.tasks()
     jobs, scheduler = _check_backend(jobs, scheduler, "leaky compare")
     result = _runner_errors(
@@ -256,7 +255,7 @@ def compare(
     write_json(Path(out) / "compare.json", data)  # first: kept whatever happens next
     write_json(json_out, data)
     try:
-        figures.save(compare_mod.figure(result), Path(out) / "compare.png")
+        plotting.save(plotting.compare(result), Path(out) / "compare.png")
     except (OSError, ValueError) as err:
         fail(f"the figure could not be written ({err}); compare.json holds the results", code=1)
 

@@ -38,6 +38,8 @@ OPTION_NAMES = {
     "seeds": "--seeds",
     "direction": "--direction",
     "margin": "--margin",
+    "low": "--low",
+    "high": "--high",
 }
 LEGACY_DB = Path("leaky-tune.db")  # where leaky kept studies before they moved next to --out
 
@@ -88,12 +90,12 @@ def tune(
     Ctrl-C stops every worker thread at once (exit status 130); run the same command again
     to resume: complete trials are kept and the interrupted ones retried.
     """
-    from leaky import _validate
+    from leaky.lab import _checks
     from leaky.lab import tune as tune_mod
 
     with errors():
-        seed_list = _validate.seed_list(seeds, "--seeds", COMMAND)
-        _validate.one_of(fmt, "--format", COMMAND, FORMATS)
+        seed_list = _checks.seed_list(seeds, "--seeds", COMMAND)
+        _checks.one_of(fmt, "--format", COMMAND, FORMATS)
         options = tune_mod.check_options(
             n_trials=trials,
             n_jobs=jobs,
@@ -126,16 +128,13 @@ def tune(
 
 
 def _objective(spec: str) -> Any:
-    from leaky.lab.experiments.objectives import OBJECTIVES
+    from leaky.lab.experiments.objectives import resolve
 
-    if spec in OBJECTIVES:
-        return OBJECTIVES[spec]
-    if ":" in spec:
-        return load_user_object(spec, "--objective", COMMAND, dependencies=("optuna", "torch"))
-    fail(
-        f"Unknown objective {spec!r}. Built-in objectives: {', '.join(OBJECTIVES)}; "
-        "or give pkg.module:function."
-    )
+    def load(name: str) -> Any:
+        return load_user_object(name, "--objective", COMMAND, dependencies=("optuna", "torch"))
+
+    with errors():
+        return resolve(spec, "--objective", COMMAND, load=load)
 
 
 def _note_legacy_db(out: Path) -> None:

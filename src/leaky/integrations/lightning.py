@@ -29,9 +29,10 @@ class DeadUnitCallback(pl.Callback):
     ``fit``: training batches only (validation, test, prediction and the sanity check run
     in ``eval()`` mode and are skipped). At the end of every training epoch it reports the
     whole epoch's batches — summed over every process under DDP — logs the fractions
-    through the trainer's loggers (``self.log_dict``: ``dead_units/<site>/dead``,
-    ``.../near_dead``, ``.../dormant``, ``dead_units/model/...``), writes per-unit
-    histograms to TensorBoard loggers, keeps the report in ``reports`` and starts a new
+    through every logger the trainer has (``pl_module.log_dict``, so TensorBoard, CSV,
+    MLflow and W&B loggers alike: ``dead_units/<site>/dead``, ``.../near_dead``,
+    ``.../dormant``, and the whole model's as ``dead_units_summary/dead``, ...), writes
+    per-unit histograms to TensorBoard loggers, keeps the report in ``reports`` and starts a new
     window. Its counts are stored in every checkpoint, so a resumed run reports what an
     uninterrupted one would.
 

@@ -22,9 +22,10 @@ def _tag(name: str) -> str:
 def scalars(report: MonitorReport, prefix: str = "dead_units") -> dict[str, float]:
     """The report's numbers as ``{tag: value}``: fractions of units per site and for the
     model (``{prefix}/{site}/dead``, ``.../negative_regime``, ``.../near_dead``,
-    ``.../dormant``, ``.../nonfinite``, ``.../zero_fraction``; ``{prefix}/model/...``).
-    Site names become tags with ``:`` as ``/`` (``layer1.0:F.relu`` ->
-    ``layer1.0/F.relu``)."""
+    ``.../dormant``, ``.../nonfinite``, ``.../zero_fraction``; the whole model's in a
+    namespace of their own, ``{prefix}_summary/dead``, ..., so that no site, a submodule
+    named ``model`` included, can take their tags). Site names become tags with ``:`` as
+    ``/`` (``layer1.0:F.relu`` -> ``layer1.0/F.relu``)."""
     out: dict[str, float] = {}
     for layer in report.layers:
         if not layer.units:
@@ -38,12 +39,13 @@ def scalars(report: MonitorReport, prefix: str = "dead_units") -> dict[str, floa
         out[f"{base}/zero_fraction"] = layer.zero_fraction
     units = report.units
     if units:
-        out[f"{prefix}/model/dead"] = report.dead / units
-        out[f"{prefix}/model/negative_regime"] = report.negative_regime / units
-        out[f"{prefix}/model/near_dead"] = report.near_dead / units
-        out[f"{prefix}/model/dormant"] = report.dormant / units
-        out[f"{prefix}/model/nonfinite"] = report.nonfinite / units
-        out[f"{prefix}/model/zero_fraction"] = report.zero_fraction
+        summary = f"{prefix}_summary"
+        out[f"{summary}/dead"] = report.dead / units
+        out[f"{summary}/negative_regime"] = report.negative_regime / units
+        out[f"{summary}/near_dead"] = report.near_dead / units
+        out[f"{summary}/dormant"] = report.dormant / units
+        out[f"{summary}/nonfinite"] = report.nonfinite / units
+        out[f"{summary}/zero_fraction"] = report.zero_fraction
     return out
 
 

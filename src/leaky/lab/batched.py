@@ -50,8 +50,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from leaky import _validate
+from leaky.lab import _checks
 from leaky.lab import models as _models
 from leaky.lab._json import floats, json_safe
+from leaky.lab._threads import one_thread
 
 __all__ = [
     "ABS_EDGES",
@@ -74,11 +76,15 @@ __all__ = [
 ]
 
 DATASETS = ("mnist1d", "spirals", "digits", "blobs")
-OPTIMIZERS = ("adam", "sgd")
+OPTIMIZERS = ("adam", "sgd", "sgd-momentum")
+MOMENTUM = 0.9  # of "sgd-momentum" (PyTorch's SGD, dampening 0, no Nesterov)
 BATCH_ORDERS = ("shuffle", "cycle")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 SPLITS = ("train", "val", "test")
 NEAR_ZERO = 0.05  # "near zero": |h| below this fraction of the layer's mean |h|
+NEAR_ZERO_CURVE = (1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 3e-1)
+"""Thresholds (fractions of the layer's mean |h|) of the near-zero curve: claim 3b reads the
+curve, never one cut-off on the scale of the slopes it compares."""
 EVAL_CHUNK = 250  # examples per forward pass when a whole split is measured (cache-sized)
 
 ABS_EDGES = tuple(10.0**k for k in range(-6, 3))
@@ -100,8 +106,14 @@ class TrainConfig:
             models without a hidden activation (logistic, GRU).
         seeds: the members, distinct integers >= 0; each seeds its member's initialisation
             and (through a derived stream) its batch order.
-        optimizer: ``"adam"`` (PyTorch's defaults: betas 0.9/0.999, eps 1e-8) or
-            ``"sgd"`` (plain, no momentum); ``lr`` its learning rate.
+        optimizer: ``"adam"`` (PyTorch's defaults: betas 0.9/0.999, eps 1e-8),
+            ``"sgd"`` (plain, no momentum) or ``"sgd-momentum"`` (momentum 0.9); ``lr`` its
+            learning rate.
+        slopes, lrs: a grid trained as one model (claim 4's learning rate x slope grid):
+            the members are every ``(slope, lr, seed)`` of ``slopes x lrs x seeds``, in
+            that order; ``slopes`` replaces ``activation`` (leaky's function, one slope per
+            member) and ``lrs`` replaces ``lr`` (one learning rate per member). Empty: one
+            slope (``activation``) and one learning rate (``lr``).
         batch_size, steps: examples per step; optimisation steps.
         eval_every: measure every this many steps (and always at 0 and at ``steps``);
             0 measures only at 0 and at ``steps``.
@@ -142,6 +154,9 @@ class TrainConfig:
     dtype: str = "float32"
     stats_steps: tuple[int, ...] = ()
     stats_split: str = "train"
+    slopes: tuple[float, ...] = ()
+    lrs: tuple[float, ...] = ()
+    ablate: bool = False
 
     def __post_init__(self) -> None:
         put = object.__setattr__
@@ -151,25 +166,33 @@ class TrainConfig:
         put(self, "activation", act)
         put(self, "init", init)
         put(self, "bias_shift", shift)
-        _validate.one_of(self.dataset, "dataset", _F, DATASETS)
-        put(self, "seeds", _validate.int_tuple(self.seeds, "seeds", _F))
-        _validate.one_of(self.optimizer, "optimizer", _F, OPTIMIZERS)
+        _checks.one_of(self.dataset, "dataset", _F, DATASETS)
+        put(self, "seeds", _checks.int_tuple(self.seeds, "seeds", _F))
+        _checks.one_of(self.optimizer, "optimizer", _F, OPTIMIZERS)
         put(self, "lr", _validate.positive_real(self.lr, "lr", _F))
-        put(self, "batch_size", _validate.count(self.batch_size, "batch_size", _F, low=1))
-        put(self, "steps", _validate.count(self.steps, "steps", _F, low=0))
-        put(self, "eval_every", _validate.count(self.eval_every, "eval_every", _F, low=0))
-        put(self, "val", _validate.fraction(self.val, "val", _F))
-        put(self, "split_seed", _validate.count(self.split_seed, "split_seed", _F, low=0))
-        _validate.one_of(self.batch_order, "batch_order", _F, BATCH_ORDERS)
-        _validate.one_of(self.dtype, "dtype", _F, tuple(DTYPES))
-        stats = _validate.int_tuple(self.stats_steps, "stats_steps", _F, empty=True)
+        put(self, "batch_size", _checks.count(self.batch_size, "batch_size", _F, low=1))
+        put(self, "steps", _checks.count(self.steps, "steps", _F, low=0))
+        put(self, "eval_every", _checks.count(self.eval_every, "eval_every", _F, low=0))
+        put(self, "val", _checks.fraction(self.val, "val", _F))
+        put(self, "split_seed", _checks.count(self.split_seed, "split_seed", _F, low=0))
+        _checks.one_of(self.batch_order, "batch_order", _F, BATCH_ORDERS)
+        _checks.one_of(self.dtype, "dtype", _F, tuple(DTYPES))
+        stats = _checks.int_tuple(self.stats_steps, "stats_steps", _F, empty=True)
         if any(s > self.steps for s in stats):
             raise ValueError(
                 f"The 'stats_steps' parameter of {_F} must hold steps in [0, steps={self.steps}]."
                 f" Got {stats} instead."
             )
         put(self, "stats_steps", tuple(sorted(stats)))
-        _validate.one_of(self.stats_split, "stats_split", _F, SPLITS)
+        _checks.one_of(self.stats_split, "stats_split", _F, SPLITS)
+        slopes = tuple(_validate.closed_fraction(a, "slopes", _F) for a in self.slopes)
+        put(self, "slopes", slopes)
+        put(self, "lrs", tuple(_validate.positive_real(lr, "lrs", _F) for lr in self.lrs))
+        if slopes and not isinstance(self.activation, float):
+            raise ValueError(
+                f"The 'slopes' parameter of {_F} gives each member a slope of leaky's "
+                f"function; the 'activation' must then be a slope too. Got {self.activation!r}."
+            )
         if self.model == "cnn" and self.dataset == "spirals":
             raise ValueError(
                 f"The 'model' parameter of {_F} is 'cnn', whose first convolution (kernel 5) "
@@ -188,14 +211,38 @@ class TrainConfig:
         every = range(0, self.steps + 1, self.eval_every) if self.eval_every else ()
         return tuple(sorted({0, self.steps, *every}))
 
+    @property
+    def members(self) -> tuple[tuple[float | str | None, float, int], ...]:
+        """Every member's ``(activation, lr, seed)``, in the order of the results.
+
+        Example:
+            >>> TrainConfig(slopes=(0.0, 0.1), lrs=(0.1, 1.0), seeds=(7,)).members[:2]
+            ((0.0, 0.1, 7), (0.0, 1.0, 7))
+        """
+        acts = self.slopes or (self.activation,)
+        lrs = self.lrs or (self.lr,)
+        return tuple((a, lr, seed) for a in acts for lr in lrs for seed in self.seeds)
+
+    @property
+    def grid(self) -> bool:
+        """True when members differ in slope or learning rate (``slopes`` or ``lrs``)."""
+        return bool(self.slopes or self.lrs)
+
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with ``changes`` applied (and checked)."""
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON types (tuples become lists)."""
+        """Plain JSON types (tuples become lists); an empty grid is left out."""
         d = dataclasses.asdict(self)
         d["seeds"], d["stats_steps"] = list(self.seeds), list(self.stats_steps)
+        for key in ("slopes", "lrs"):
+            if d[key]:
+                d[key] = list(d[key])
+            else:
+                del d[key]
+        if not d["ablate"]:
+            del d["ablate"]
         return d
 
     @classmethod
@@ -208,7 +255,7 @@ class TrainConfig:
                 f"TrainConfig.from_dict got unknown keys {unknown}. Valid keys: {sorted(names)}."
             )
         d = dict(data)
-        for key in ("seeds", "stats_steps"):
+        for key in ("seeds", "stats_steps", "slopes", "lrs"):
             if key in d:
                 d[key] = tuple(d[key])
         return cls(**d)
@@ -241,9 +288,10 @@ class SiteStats:
     nan_count: int
     near_zero: float = math.nan
     hoyer: float = math.nan
+    near_zero_curve: tuple[float, ...] = ()  # at each of NEAR_ZERO_CURVE
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "site": self.site,
             "positive_fraction": json_safe(self.positive_fraction),
             "zero_fraction": json_safe(self.zero_fraction),
@@ -252,6 +300,9 @@ class SiteStats:
             "near_zero": json_safe([self.near_zero])[0],
             "hoyer": json_safe([self.hoyer])[0],
         }
+        if self.near_zero_curve:
+            d["near_zero_curve"] = json_safe(self.near_zero_curve)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SiteStats:
@@ -261,7 +312,9 @@ class SiteStats:
             floats(d["zero_fraction"]),
             tuple(int(c) for c in d["abs_histogram"]),
             int(d["nan_count"]),
-            *floats([d.get("near_zero"), d.get("hoyer")]),
+            floats([d.get("near_zero")])[0],
+            floats([d.get("hoyer")])[0],
+            floats(d.get("near_zero_curve", ())),
         )
 
 
@@ -305,6 +358,10 @@ class MemberResult:
     test_loss: tuple[float, ...]
     test_acc: tuple[float, ...]
     activations: tuple[ActivationSnapshot, ...] = ()
+    slope: float | None = None  # a grid's member: its slope and learning rate
+    lr: float | None = None
+    ablated_val_acc: float | None = None  # with negative outputs zeroed (``ablate``)
+    ablated_test_acc: float | None = None
 
     @property
     def initial_loss(self) -> float:
@@ -318,6 +375,11 @@ class MemberResult:
         }
         d |= {name: json_safe(getattr(self, name)) for name in _CURVES}
         d["activations"] = [a.to_dict() for a in self.activations]
+        if self.lr is not None:
+            d["slope"], d["lr"] = self.slope, self.lr
+        if self.ablated_test_acc is not None:
+            d["ablated_val_acc"] = json_safe(self.ablated_val_acc)
+            d["ablated_test_acc"] = json_safe(self.ablated_test_acc)
         return d
 
     @classmethod
@@ -328,7 +390,18 @@ class MemberResult:
             diverged_step=None if d["diverged_step"] is None else int(d["diverged_step"]),
             **{name: floats(d[name]) for name in _CURVES},
             activations=tuple(ActivationSnapshot.from_dict(a) for a in d["activations"]),
+            slope=d.get("slope"),
+            lr=d.get("lr"),
+            ablated_val_acc=_optional_float(d.get("ablated_val_acc", False)),
+            ablated_test_acc=_optional_float(d.get("ablated_test_acc", False)),
         )
+
+
+def _optional_float(value: Any) -> float | None:
+    """A stored optional number: absent (False) is None, null is NaN."""
+    if value is False:
+        return None
+    return math.nan if value is None else float(value)
 
 
 @dataclass(frozen=True)
@@ -349,7 +422,7 @@ class TrainResult:
 
     def curve(self, name: str) -> np.ndarray:
         """``(members, steps)`` array of one curve, e.g. ``"test_acc"`` (NaN kept)."""
-        _validate.one_of(name, "name", "TrainResult.curve", _CURVES)
+        _checks.one_of(name, "name", "TrainResult.curve", _CURVES)
         return np.array([getattr(m, name) for m in self.members], dtype=np.float64).reshape(
             len(self.members), -1
         )
@@ -408,6 +481,13 @@ class BatchedLinear(nn.Module):
         return lin
 
 
+def _bias(layer: nn.Conv1d | nn.Linear) -> Tensor:
+    """A layer's bias (the paper's layers all have one)."""
+    if layer.bias is None:
+        raise ValueError(f"{type(layer).__name__} has no bias; the batched layers need one.")
+    return layer.bias
+
+
 class BatchedConv1d(nn.Module):
     """``members`` Conv1d layers in one, as im2col and one batched matrix product.
 
@@ -422,6 +502,8 @@ class BatchedConv1d(nn.Module):
     def __init__(self, layers: Sequence[nn.Conv1d]) -> None:
         super().__init__()
         first = layers[0]
+        if not isinstance(first.padding, tuple):  # "same"/"valid": not the paper's CNN
+            raise ValueError(f"BatchedConv1d needs a numeric padding. Got {first.padding!r}.")
         (self.kernel,), (self.stride,), (self.padding,) = (
             first.kernel_size,
             first.stride,
@@ -433,7 +515,7 @@ class BatchedConv1d(nn.Module):
                 [c.weight.detach().permute(2, 1, 0).reshape(kernel * fan_in, out) for c in layers]
             )
         )
-        self.bias = nn.Parameter(torch.stack([c.bias.detach() for c in layers]).unsqueeze(1))
+        self.bias = nn.Parameter(torch.stack([_bias(c) for c in layers]).unsqueeze(1))
 
     def forward(self, x: Tensor) -> Tensor:
         members, batch, length, _ = x.shape
@@ -460,11 +542,19 @@ class BatchedConv1d(nn.Module):
         ).to_empty(device=w.device)
         with torch.no_grad():
             conv.weight.copy_(w[m].reshape(self.kernel, fan_in, out).permute(2, 1, 0))
-            conv.bias.copy_(self.bias[m, 0])
+            _bias(conv).copy_(self.bias[m, 0])
         return conv
 
 
-class BatchedLogistic(nn.Module):
+class BatchedModule(nn.Module):
+    """A batched model: ``(members, batch, features) -> (members, batch, classes)``;
+    ``member(m)`` gives member ``m`` back as a plain model."""
+
+    def member(self, m: int) -> nn.Module:
+        raise NotImplementedError
+
+
+class BatchedLogistic(BatchedModule):
     """Logistic regression members: ``(members, batch, features) -> (members, batch, classes)``."""
 
     def __init__(self, members: Sequence[_models.Logistic]) -> None:
@@ -483,7 +573,7 @@ class BatchedLogistic(nn.Module):
         return out
 
 
-class BatchedMLP(nn.Module):
+class BatchedMLP(BatchedModule):
     """The paper's MLP, members batched; ``record`` gets ``(members, batch, hidden)`` tensors."""
 
     def __init__(self, members: Sequence[_models.MLP]) -> None:
@@ -493,6 +583,7 @@ class BatchedMLP(nn.Module):
         self.linear2 = BatchedLinear([m.linear2 for m in members])
         self.linear3 = BatchedLinear([m.linear3 for m in members])
         self.act = members[0].act  # element-wise, stateless: one layer serves every member
+        self.residual = members[0].residual
 
     # The same computation as the single model's (linear1/2/3 and act are batched here).
     forward = _models.MLP.forward
@@ -500,14 +591,14 @@ class BatchedMLP(nn.Module):
     def member(self, m: int) -> nn.Module:
         t = self.template
         with torch.device("meta"):
-            out = _models.MLP(t.features, t.classes, t.hidden)
+            out = type(t)(t.features, t.classes, t.hidden)
         out.act = self.act
         for name in ("linear1", "linear2", "linear3"):
             setattr(out, name, getattr(self, name).member(m))
         return out
 
 
-class BatchedCNN(nn.Module):
+class BatchedCNN(BatchedModule):
     """The paper's CNN, members batched, computed channels-last.
 
     The classifier reads the last convolution's ``(length, channels)`` features in that
@@ -561,7 +652,7 @@ class BatchedCNN(nn.Module):
         return out
 
 
-class StackedMembers(nn.Module):
+class StackedMembers(BatchedModule):
     """Any plain models as members of one model, run one after another (e.g. the GRU).
 
     Equivalent to training each alone by construction; not faster.
@@ -587,14 +678,15 @@ class StackedMembers(nn.Module):
         return self.members[m]
 
 
-_BATCHED: dict[type, type[nn.Module]] = {
+_BATCHED: dict[type, type[BatchedModule]] = {
     _models.Logistic: BatchedLogistic,
     _models.MLP: BatchedMLP,
+    _models.PlainMLP: BatchedMLP,
     _models.CNN: BatchedCNN,
 }
 
 
-def batched_model(members: Sequence[nn.Module]) -> nn.Module:
+def batched_model(members: Sequence[nn.Module]) -> BatchedModule:
     """One batched model of plain models of one class (their parameters copied, stacked).
 
     ``model.member(m)`` gives member ``m`` back as a plain model.
@@ -613,7 +705,7 @@ def batched_model(members: Sequence[nn.Module]) -> nn.Module:
     return _BATCHED.get(kind, StackedMembers)(members)
 
 
-class _Single(nn.Module):
+class _Single(BatchedModule):
     """A plain model seen as a batched model of one member (the sequential reference)."""
 
     def __init__(self, model: nn.Module) -> None:
@@ -629,6 +721,73 @@ class _Single(nn.Module):
 
     def member(self, m: int) -> nn.Module:
         return self.model
+
+
+class MemberSlopes(nn.Module):
+    """Leaky ReLU with one slope per member (dim 0): a grid's activation.
+
+    ``z`` if ``z >= 0`` else ``slope[m] * z``, rounded once, with the contract's values at
+    the edges (derivative 1 at 0; ``-inf`` with slope 0 gives 0, never NaN): what leaky's
+    layer gives each member alone, computed for all of them at once.
+    """
+
+    slopes: Tensor
+
+    def __init__(self, slopes: Sequence[float], dtype: torch.dtype) -> None:
+        super().__init__()
+        self.register_buffer("slopes", torch.tensor(slopes, dtype=dtype))
+
+    def forward(self, z: Tensor) -> Tensor:
+        a = self.slopes.view(-1, *([1] * (z.dim() - 1)))
+        out = torch.where(z >= 0, z, z * a)
+        return torch.where(torch.isneginf(z) & (a == 0), torch.zeros_like(z), out)
+
+
+class MemberOptimizer:
+    """Adam, SGD or SGD with momentum, with one learning rate per member.
+
+    Every parameter of a batched model stacks its members along dim 0; the update is
+    PyTorch's (``torch.optim.Adam`` with its defaults; ``torch.optim.SGD``, momentum 0 or
+    ``MOMENTUM``), with the step size a per-member tensor broadcast along dim 0.
+    """
+
+    def __init__(self, params: Any, kind: str, lrs: Sequence[float]) -> None:
+        self.params = [p for p in params if p.requires_grad]
+        self.kind = kind
+        self.lrs = torch.tensor(lrs, dtype=torch.float64)
+        self.state: list[dict[str, Tensor]] = [{} for _ in self.params]
+        self.t = 0
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.t += 1
+        for p, state in zip(self.params, self.state, strict=True):
+            if p.grad is None:
+                continue
+            g = p.grad
+            lr = self.lrs.to(p.dtype).view(-1, *([1] * (p.dim() - 1)))
+            if self.kind == "adam":
+                beta1, beta2, eps = 0.9, 0.999, 1e-8
+                if not state:
+                    state["m"], state["v"] = torch.zeros_like(p), torch.zeros_like(p)
+                m, v = state["m"], state["v"]
+                m.lerp_(g, 1 - beta1)
+                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+                step_size = lr / (1 - beta1**self.t)
+                denom = (v.sqrt() / math.sqrt(1 - beta2**self.t)).add_(eps)
+                p.sub_(step_size * m / denom)
+            elif self.kind == "sgd-momentum":
+                if "buf" not in state:
+                    state["buf"] = g.clone()
+                else:
+                    state["buf"].mul_(MOMENTUM).add_(g)
+                p.sub_(lr * state["buf"])
+            else:
+                p.sub_(lr * g)
 
 
 # --- data, batches, seeds --------------------------------------------------------------
@@ -720,20 +879,20 @@ class _SiteCounter:
         hist = hist.reshape(members, bins)
         nan = hist[:, -1].clone()
         hist = hist[:, :-1]
-        if self.positive is None:
+        if self.positive is None or self.zero is None or self.hist is None or self.nan is None:
             self.positive, self.zero, self.hist, self.nan = positive, zero, hist, nan
         else:
             self.positive += positive
             self.zero += zero
-            self.hist += hist  # type: ignore[operator]
-            self.nan += nan  # type: ignore[operator]
+            self.hist += hist
+            self.nan += nan
         self.count += n * int(np.prod(z.shape[3:], dtype=np.int64))
         self.outputs.append(h.reshape(members, n, -1).float())
 
     def result(self, m: int, site: str) -> SiteStats:
         assert self.positive is not None and self.zero is not None
         assert self.hist is not None and self.nan is not None
-        near_zero, hoyer = self._graded(m)
+        near_zero, hoyer, curve = self._graded(m)
         return SiteStats(
             site,
             tuple((self.positive[m].double() / self.count).tolist()),
@@ -742,26 +901,33 @@ class _SiteCounter:
             int(self.nan[m]),
             near_zero,
             hoyer,
+            curve,
         )
 
-    def _graded(self, m: int) -> tuple[float, float]:
-        """Member ``m``'s near-zero fraction and mean Hoyer sparsity over the whole split."""
+    def _graded(self, m: int) -> tuple[float, float, tuple[float, ...]]:
+        """Member ``m``'s near-zero fraction (at ``NEAR_ZERO`` and along the curve) and mean
+        Hoyer sparsity over the whole split."""
         h = torch.cat([o[m] for o in self.outputs]).double()  # (n, d)
         ok = ~torch.isnan(h).any(dim=1)
         h = h[ok]
         if h.numel() == 0:
-            return math.nan, math.nan
+            return math.nan, math.nan, tuple(math.nan for _ in NEAR_ZERO_CURVE)
         a = h.abs()
         mean = float(a.mean())
-        near = float((a < NEAR_ZERO * mean).double().mean()) if mean > 0 else 1.0
+
+        def near_at(cut: float) -> float:
+            return float((a < cut * mean).double().mean()) if mean > 0 else 1.0
+
+        near = near_at(NEAR_ZERO)
+        curve = tuple(near_at(cut) for cut in NEAR_ZERO_CURVE)
         d = a.shape[1]
         if d < 2:
-            return near, math.nan
+            return near, math.nan, curve
         l1, l2 = a.sum(dim=1), h.pow(2).sum(dim=1).sqrt()
         root = math.sqrt(d)
         ratio = torch.where(l2 > 0, l1 / l2.clamp_min(torch.finfo(l2.dtype).tiny), root)
         hoyer = torch.where(l2 > 0, (root - ratio) / (root - 1), torch.ones_like(l1))
-        return near, float(hoyer.mean())
+        return near, float(hoyer.mean()), curve
 
 
 def _evaluate(
@@ -802,13 +968,22 @@ def _evaluate(
     return loss, acc, counters
 
 
-def _optimizer(config: TrainConfig, params: Any) -> torch.optim.Optimizer:
+def _optimizer(config: TrainConfig, params: Any, lrs: Sequence[float] | None = None) -> Any:
+    """PyTorch's optimizer for one learning rate; ``MemberOptimizer`` for one per member."""
+    if lrs is not None:
+        return MemberOptimizer(params, config.optimizer, lrs)
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr)
-    return torch.optim.SGD(params, lr=config.lr)
+    momentum = MOMENTUM if config.optimizer == "sgd-momentum" else 0.0
+    return torch.optim.SGD(params, lr=config.lr, momentum=momentum)
 
 
-def _fit(model: nn.Module, config: TrainConfig, seeds: tuple[int, ...]) -> list[MemberResult]:
+def _fit(
+    model: BatchedModule,
+    config: TrainConfig,
+    seeds: tuple[int, ...],
+    lrs: Sequence[float] | None = None,
+) -> list[MemberResult]:
     """The training loop every path shares: ``model`` maps (members, B, F) -> (members, B, C)."""
     dtype = DTYPES[config.dtype]
     data = _load(config)
@@ -824,7 +999,7 @@ def _fit(model: nn.Module, config: TrainConfig, seeds: tuple[int, ...]) -> list[
     template = model.member(0)
     sites = tuple(getattr(template, "hidden_layers", ()))
     act = getattr(template, "act", None)
-    opt = _optimizer(config, model.parameters())
+    opt = _optimizer(config, model.parameters(), lrs)
     evals = set(config.eval_steps)
     curves: dict[str, list[list[float]]] = {name: [] for name in _CURVES}
     diverged_at: list[int | None] = [None] * members
@@ -869,6 +1044,16 @@ def _fit(model: nn.Module, config: TrainConfig, seeds: tuple[int, ...]) -> list[
         losses.sum().backward()
         opt.step()
 
+    ablated: dict[str, list[float]] = {}
+    if config.ablate and act is not None:
+        saved = model.act
+        model.act = _models.build("mlp", 0.0, seed=0).act  # leaky's layer, slope 0
+        try:
+            for name in ("val", "test"):
+                if name in splits:
+                    ablated[name] = _evaluate(model, *splits[name], members)[1].tolist()
+        finally:
+            model.act = saved
     results = []
     for m, seed in enumerate(seeds):
         values = {name: tuple(point[m] for point in curves[name]) for name in _CURVES}
@@ -878,28 +1063,24 @@ def _fit(model: nn.Module, config: TrainConfig, seeds: tuple[int, ...]) -> list[
                 diverged=diverged_at[m] is not None,
                 diverged_step=diverged_at[m],
                 activations=tuple(snapshots[m]),
-                **values,
+                train_loss=values["train_loss"],
+                train_acc=values["train_acc"],
+                val_loss=values["val_loss"],
+                val_acc=values["val_acc"],
+                test_loss=values["test_loss"],
+                test_acc=values["test_acc"],
+                ablated_val_acc=ablated["val"][m] if "val" in ablated else None,
+                ablated_test_acc=ablated["test"][m] if "test" in ablated else None,
             )
         )
     return results
 
 
-class _OneThread:
-    """``torch.set_num_threads(1)`` for a block, restored after (one job per core)."""
-
-    def __enter__(self) -> None:
-        self.threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-
-    def __exit__(self, *exc: object) -> None:
-        torch.set_num_threads(self.threads)
-
-
-def _plain(config: TrainConfig, seed: int) -> nn.Module:
+def _plain(config: TrainConfig, seed: int, activation: Any = "config") -> nn.Module:
     data = _load(config)
     return _models.build(
         config.model,
-        config.activation,
+        config.activation if activation == "config" else activation,
         seed=seed,
         features=data.features,
         classes=data.classes,
@@ -934,8 +1115,8 @@ def train_member(config: TrainConfig, seed: int) -> tuple[MemberResult, nn.Modul
     The reference a batched member must equal (``seed`` need not be in ``config.seeds``);
     returns the member's result and the trained model.
     """
-    seed = _validate.count(seed, "seed", "train_member", low=0)
-    with _OneThread():
+    seed = _checks.count(seed, "seed", "train_member", low=0)
+    with one_thread():
         model = _plain(config, seed)
         (result,) = _fit(_Single(model), config, (seed,))
     return result, model
@@ -943,8 +1124,38 @@ def train_member(config: TrainConfig, seed: int) -> tuple[MemberResult, nn.Modul
 
 def train_models(config: TrainConfig) -> tuple[TrainResult, list[nn.Module]]:
     """Like ``train``, and also the trained members as plain models (to inspect or reuse)."""
-    with _OneThread():
+    with one_thread():
+        if config.grid:
+            return _train_grid(config)
         model = batched_model([_plain(config, s) for s in config.seeds])
         members = _fit(model, config, config.seeds)
         plain = [model.member(m) for m in range(len(config.seeds))]
     return TrainResult(config, config.eval_steps, tuple(members)), plain
+
+
+def _train_grid(config: TrainConfig) -> tuple[TrainResult, list[nn.Module]]:
+    """Every ``(slope, lr, seed)`` of the grid as one batched model (``TrainConfig.members``).
+
+    Member ``(a, lr, seed)`` starts from the parameters and follows the batch order that
+    ``seed`` gives it alone, runs leaky's function with slope ``a`` (``MemberSlopes``) and
+    steps with learning rate ``lr`` (``MemberOptimizer``): the same computation as
+    ``train_member(config.replace(slopes=(), lrs=(), activation=a, lr=lr), seed)``, up to
+    the rounding of batched matrix products.
+    """
+    grid = config.members
+    model = batched_model([_plain(config, seed, activation=a) for a, _, seed in grid])
+    if config.slopes:
+        model.act = MemberSlopes([float(a) for a, _, _ in grid], DTYPES[config.dtype])  # type: ignore[arg-type]
+    seeds = tuple(seed for _, _, seed in grid)
+    fitted = _fit(model, config, seeds, [lr for _, lr, _ in grid])
+    members = tuple(
+        dataclasses.replace(r, slope=a if isinstance(a, float) else None, lr=lr)
+        for r, (a, lr, _) in zip(fitted, grid, strict=True)
+    )
+    plain = []
+    for m, (a, _, _) in enumerate(grid):
+        member = model.member(m)
+        if config.slopes:
+            member.act = _models.build(config.model, a, seed=0).act  # its own leaky layer
+        plain.append(member)
+    return TrainResult(config, config.eval_steps, members), plain

@@ -31,12 +31,15 @@ import numpy as np
 from leaky.functional import leaky_relu, leaky_relu_backward
 
 if TYPE_CHECKING:
+    from torch import nn
+
     from leaky.lab import batched
 
 SIZES = (1 << 16, 1 << 20, 1 << 24, 1 << 26)
 DTYPES = ("float32", "float64")
 OPS = ("forward_out", "forward_alloc", "inplace", "backward_out")
 SLOPE = 0.01
+CROSSOVER_SIZES = tuple(1 << k for k in range(10, 22))  # crossover's default: 1 Ki to 2 Mi
 
 # The targets of the issue, as (op, reference, minimum ratio, sizes or None for all).
 TARGETS = (
@@ -155,7 +158,7 @@ def _split_copy(threads: ThreadPoolExecutor, dst: np.ndarray, src: np.ndarray) -
 def _methods(op: str, x: np.ndarray, g: np.ndarray, out: np.ndarray, pool: ThreadPoolExecutor):
     """(name, function, setup) for leaky and every reference of ``op``; leaky comes first."""
     a = SLOPE
-    x0 = x.copy() if op == "inplace" else None
+    x0 = x.copy() if op == "inplace" else x  # x0 is read only in place
 
     def restore() -> None:  # in place: start every run from the same values
         np.copyto(x, x0)
@@ -307,7 +310,7 @@ def cold_start() -> dict[str, float]:
 
 
 def crossover(
-    sizes: Sequence[int] = tuple(1 << k for k in range(10, 22)),
+    sizes: Sequence[int] = CROSSOVER_SIZES,
     dtype: str = "float32",
     budget: float = 0.1,
 ) -> list[dict[str, float]]:
@@ -571,7 +574,7 @@ def _calls_for(fn: Callable[[], object], seconds: float) -> int:
     return max(1, min(1000, round(seconds / max(time.perf_counter() - start, 1e-7))))
 
 
-def _training_models(kind: str, activation: Callable[[], object], seed: int = 0):
+def _training_models(kind: str, activation: Callable[[], nn.Module], seed: int = 0):
     import torch
     from torch import nn
 
@@ -663,7 +666,8 @@ def _suite_case(key: str, budget: float) -> tuple[Callable[[], object], Callable
         plain = _train_step(*_training_models(kind, nn.ReLU))
         model, x, y = _training_models(kind, nn.ReLU)
         step = _train_step(model, x, y)
-        step.monitor = DeadUnitMonitor(model).__enter__()  # watched for the whole run
+        # Kept on the step, which keeps it alive: watched for the whole run.
+        setattr(step, "monitor", DeadUnitMonitor(model).__enter__())  # noqa: B010
         return step, plain
     if key.startswith("layer_"):
         _, power, dtype = key.split("_")
@@ -840,13 +844,13 @@ def speedup(
         >>> len(r.ratios), r.median_ratio > 0
         (1, True)
     """
-    from leaky import _validate
+    from leaky.lab import _checks
     from leaky.lab import models as _models
     from leaky.lab.batched import TrainConfig, train, train_member
 
-    seeds = _validate.count(seeds, "seeds", "speedup", low=1)
-    steps = _validate.count(steps, "steps", "speedup", low=1)
-    repeats = _validate.count(repeats, "repeats", "speedup", low=1)
+    seeds = _checks.count(seeds, "seeds", "speedup", low=1)
+    steps = _checks.count(steps, "steps", "speedup", low=1)
+    repeats = _checks.count(repeats, "repeats", "speedup", low=1)
     activation = 0.0 if _models.HAS_ACTIVATION.get(model, False) else None
     config = TrainConfig(
         model=model,

@@ -22,7 +22,7 @@ import numpy as np
 
 from leaky.functional import leaky_relu_derivative
 from leaky.lab import verdicts
-from leaky.lab.experiments import born_dead, dying, slopes, stability
+from leaky.lab.experiments import born_dead, dying, gradients, slopes, stability
 from leaky.lab.models import activation_label
 
 
@@ -83,7 +83,39 @@ QUOTES = {
     "effectively reducing the number of active neurons.",
     "4": "Leaky ReLU introduces a more stable and robust training process.",
     "5": "The parameter alpha is often chosen empirically or through hyperparameter tuning.",
+    "6": gradients.QUOTE,
 }
+
+
+PREREGISTERED: dict[str, dict[str, Any]] = {
+    "2a": {
+        "measure": (
+            f"untrainable at initialisation: a short training explains less than "
+            f"{born_dead.TRAINABLE_R2:g} of a target's variance (R²)"
+        ),
+        "comparison": "Leaky ReLU 0.01 (He init) against ReLU (He init), deep and narrow networks",
+        "test": "Fisher's exact test, two-sided; Holm over the family",
+    },
+    "2b": {
+        "measure": dying.NEAR_DEAD_MEASURE,
+        "comparison": "Leaky ReLU 0.01 against ReLU, paired over seeds, per setting",
+        "margin": f"{dying.MARGIN:g} points of units",
+        "test": "paired t-test, two-sided (TOST for no difference); Holm",
+    },
+    "3b": slopes.PREREGISTERED_3B,
+    "4": stability.PREREGISTERED,
+    "6": gradients.PREREGISTERED,
+    "5": {
+        "measure": "test accuracy (points), the test set read once",
+        "comparison": (
+            "the slope chosen on validation against the default 0.01, paired over seeds"
+        ),
+        "margin": f"{slopes.ACC_MARGIN:g} point",
+        "test": "paired t-test, two-sided (TOST for no difference); Holm",
+    },
+}
+"""Each judged claim's measure, comparison, margin and test, fixed in code before any run
+(claims 1 and 3a are sanity checks: true by definition). The report prints them first."""
 
 
 def _family(
@@ -246,15 +278,15 @@ def dying_claim(result: dying.Result | None, preliminary: bool) -> Claim:
     )
     revived = _family(dying.revival_comparisons(result), preliminary)
     secondary += tuple(v for v in revived if v is not None)
-    relu, redo, leaky = (result.revival_arm(a) for a in dying.REVIVAL_ARMS)
-    if relu and redo and leaky and not (relu.error or redo.error or leaky.error):
+    r_relu, redo, r_leaky = (result.revival_arm(a) for a in dying.REVIVAL_ARMS)
+    if r_relu and redo and r_leaky and not (r_relu.error or redo.error or r_leaky.error):
         finding += (
             f" Acting on it (bias shock, a Sequential MLP): near-dead units at the end "
-            f"{_pct(relu.mean('end'))} under ReLU, {_pct(redo.mean('end'))} under ReLU with "
+            f"{_pct(r_relu.mean('end'))} under ReLU, {_pct(redo.mean('end'))} under ReLU with "
             f"ReDo revival every {result.config.revive_every} steps "
-            f"({np.mean(redo.revived):.0f} units revived per run), {_pct(leaky.mean('end'))} "
-            f"under Leaky 0.01; test accuracy {relu.mean('test_acc'):.1f} %, "
-            f"{redo.mean('test_acc'):.1f} %, {leaky.mean('test_acc'):.1f} %."
+            f"({np.mean(redo.revived):.0f} units revived per run), {_pct(r_leaky.mean('end'))} "
+            f"under Leaky 0.01; test accuracy {r_relu.mean('test_acc'):.1f} %, "
+            f"{redo.mean('test_acc'):.1f} %, {r_leaky.mean('test_acc'):.1f} %."
         )
     return Claim(key, title, QUOTES[key], primary, secondary, finding)
 
@@ -263,41 +295,44 @@ def dying_claim(result: dying.Result | None, preliminary: bool) -> Claim:
 
 
 def sparsity_claim(result: slopes.Result | None, preliminary: bool) -> Claim:
-    key, title = "3b", "3b. Sparse activation (graded: outputs near zero)"
-    if result is None or 1.0 not in result.config.arms:
+    """Claim 3b against ReLU: near-zero outputs, Hoyer sparsity, and zeroing the negatives."""
+    key, title = "3b", "3b. Sparse activation (graded: like ReLU?)"
+    default = slopes.DEFAULT_SLOPE
+    if result is None or not {0.0, default} <= set(result.config.arms):
         return Claim(key, title, QUOTES[key], None)
-    comps = []
-    for model in result.config.models:
-        if 1.0 not in result.config.arms_of(model):
-            continue
-        identity = result.arm(model, 1.0)
-        leaky = sorted(
-            (a for a in result.config.arms_of(model) if a not in (0.0, 1.0, "gelu")),
-            key=lambda a: (a != slopes.DEFAULT_SLOPE, a),
-        )
-        for a in (*leaky, 0.0):  # ReLU against the identity too: the measure can tell
-            comps.append(slopes.sparsity_comparison(result.arm(model, a), identity))
+    model = result.config.models[0]
+    leaky, relu = result.arm(model, default), result.arm(model, 0.0)
+    comps: list[verdicts.Comparison | None] = [
+        slopes.sparsity_comparison(leaky, relu, verdicts.NO_DIFFERENCE),
+        slopes.hoyer_comparison(leaky, relu),
+        slopes.ablation_comparison(leaky),
+    ]
+    if 1.0 in result.config.arms_of(model):
+        comps.append(slopes.sparsity_comparison(leaky, result.arm(model, 1.0)))
     judged = _family(comps, preliminary)
     primary, secondary = judged[0], tuple(v for v in judged[1:] if v is not None)
-    model = result.config.models[0]
+
+    def mean(arm: slopes.Arm, key: str) -> float:
+        return arm.mean(key)
+
     rows = ", ".join(
-        f"{result.arm(model, a).label} {_pct(result.arm(model, a).mean('near_zero'))}"
+        f"{result.arm(model, a).label} {_pct(mean(result.arm(model, a), 'near_zero_strict'))}"
+        f" (Hoyer {mean(result.arm(model, a), 'hoyer'):.2f})"
         for a in result.config.arms_of(model)
+        if not result.arm(model, a).error
     )
-    close = (
-        slopes.sparsity_comparison(
-            result.arm(model, slopes.DEFAULT_SLOPE), result.arm(model, 0.0), verdicts.NO_DIFFERENCE
-        )
-        if slopes.DEFAULT_SLOPE in result.config.arms
-        else None
+    lost = (
+        f" Zeroing Leaky 0.01's negative outputs after training moves its test accuracy from "
+        f"{mean(leaky, 'test_acc'):.1f} % to {mean(leaky, 'ablated_test_acc'):.1f} %."
+        if leaky.ablated_test_acc
+        else ""
     )
-    if close is not None:
-        secondary += tuple(verdicts.judge_family([close], preliminary=preliminary))
     finding = (
-        f"Outputs near zero after training ({model}, validation split): {rows}. "
-        "Leaky ReLU is judged against the linear control (slope 1): is it sparser than a "
-        "network without the activation's sparsity? How close it comes to ReLU is the last "
-        "comparison."
+        f"Outputs near zero (|h| < {slopes.SPARSITY_CUT:g} x the layer's mean |h|) after "
+        f"training ({model}, validation split): {rows}.{lost} The cut-off sits below the "
+        "smallest slope, so a Leaky output a*z counts as near zero only when z itself is; the "
+        "figure shows the whole curve over cut-offs (at a cut-off above the slope, Leaky "
+        "ReLU's negative outputs all count as zero)."
     )
     return Claim(key, title, QUOTES[key], primary, secondary, finding)
 
@@ -306,29 +341,33 @@ def sparsity_claim(result: slopes.Result | None, preliminary: bool) -> Claim:
 
 
 def stability_claim(result: stability.Result | None, preliminary: bool) -> Claim:
+    """Claim 4 from the learning rate x slope grid (``leaky.lab.experiments.stability``)."""
     key, title = "4", "4. Stability and robustness of training"
-    if result is None:
+    if result is None or not result.comparisons:
         return Claim(key, title, QUOTES[key], None)
-    rows = sorted(
-        result.comparisons,
-        key=lambda r: (r["arm"] != 0.01, r["setting"] != "all settings", str(r["arm"])),
-    )
-    judged = _family([stability.comparison(r) for r in rows], preliminary)
+    judged = _family([stability.comparison(r) for r in result.comparisons], preliminary)
     primary, secondary = judged[0], tuple(v for v in judged[1:] if v is not None)
-    fl, nl = result.pooled(None, 0.01) if 0.01 in result.config.arms else (0, 0)
-    fr, nr = result.pooled(None, 0.0)
-    crit = "; ".join(
-        f"{s}: "
-        + ", ".join(
-            f"{label} {'> ' + format(max(st.lrs), 'g') if lr is None else format(lr, 'g')}"
-            for label, lr in result.critical_lr[s].items()
-        )
-        for s, st in ((s.name, s) for s in result.config.settings)
-    )
+    lines = []
+    for s in result.config.settings:
+        parts = []
+        for arm in result.config.arms:
+            a = result.summary(s.name, arm)
+            if a is None or not a.runs:
+                continue
+            parts.append(
+                f"{a.label} {a.failures}/{a.runs} failed"
+                + (f" ({a.diverged} diverged)" if a.diverged else "")
+                + f", {a.spikes} spikes, best {a.best_test_acc:.1f} % at lr {a.best_lr:g}"
+            )
+        lines.append(f"{s.name}: " + "; ".join(parts))
+    fl, nl = result.pooled(stability.PRIMARY_ARM)
+    fr, nr = result.pooled(stability.RELU)
     finding = (
-        f"Failed runs over every learning rate (diverged, loss above its start, or accuracy "
-        f"near chance): ReLU {fr}/{nr}, Leaky 0.01 {fl}/{nl}. Critical learning rate (half "
-        f"the runs fail) per arm: {crit}."
+        f"Failed runs over the grid (diverged, or validation accuracy below the linear "
+        f"floor of {result.floor:.1f} %): ReLU {fr}/{nr}, Leaky 0.01 {fl}/{nl}. "
+        + ". ".join(lines)
+        + ". A loss spike (the final training loss above the initial one) is counted apart, "
+        "never as a failure."
     )
     return Claim(key, title, QUOTES[key], primary, secondary, finding)
 
@@ -438,13 +477,13 @@ def advice(result: slopes.Result | None, preliminary: bool) -> list[Advice]:
             rec = (
                 f"{name} beats ReLU by {top.effect:+.1f} points [{top.ci_low:+.1f}, "
                 f"{top.ci_high:+.1f}] on MNIST-1D ({model}): use it here, and measure on your "
-                "own model with `leaky compare` or tune it with `leaky tune`."
+                "own model with 'leaky compare' or tune it with 'leaky tune'."
             )
         elif judged and len(worse_or_same) == len(judged):
             rec = (
                 f"On MNIST-1D ({model}) no slope beats ReLU by the 1-point margin: the slope "
                 "does not matter here; ReLU or the default 0.01 both do. Your model may "
-                "differ: `leaky compare` measures it."
+                "differ: 'leaky compare' measures it."
             )
         else:
             need = max((v.seeds_needed or 0 for v in judged), default=0)
@@ -452,12 +491,25 @@ def advice(result: slopes.Result | None, preliminary: bool) -> list[Advice]:
                 f"On MNIST-1D ({model}) we cannot tell whether a slope beats ReLU with "
                 f"{len(result.config.seeds)} seeds"
                 + (f" (about {need} would settle it)" if need else "")
-                + ". Measure on your own model with `leaky compare`."
+                + ". Measure on your own model with 'leaky compare'."
             )
         if preliminary:
             rec = "PRELIMINARY (quick run, not evidence): " + rec
         out.append(Advice(model, tuple(ranking), tuple(judged), rec))
     return out
+
+
+# --- claim 6 -----------------------------------------------------------------------------
+
+
+def vanishing_claim(result: gradients.Result | None, preliminary: bool) -> Claim:
+    """The document's third benefit: no vanishing gradient in deep networks."""
+    key, title = "6", "6. Prevents vanishing gradients (deep plain networks)"
+    if result is None or not gradients.primary_measured(result):
+        return Claim(key, title, QUOTES[key], None)
+    judged = _family(list(gradients.comparisons(result)), preliminary)
+    primary, secondary = judged[0], tuple(v for v in judged[1:] if v is not None)
+    return Claim(key, title, QUOTES[key], primary, secondary, gradients.finding(result))
 
 
 def judge(results: Mapping[str, Any], preliminary: bool) -> list[Claim]:
@@ -471,6 +523,7 @@ def judge(results: Mapping[str, Any], preliminary: bool) -> list[Claim]:
         sparsity_claim(sl, preliminary),
         stability_claim(results.get(stability.NAME), preliminary),
         slope_claim(sl, preliminary),
+        vanishing_claim(results.get(gradients.NAME), preliminary),
     ]
 
 

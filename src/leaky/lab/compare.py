@@ -23,15 +23,16 @@ pairs it belongs to are left out of that slope's comparison (stated in the resul
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from leaky import _validate
-from leaky.lab import stats, verdicts
+from leaky.lab import _checks, verdicts
 from leaky.lab.store import Outcome, Task
 from leaky.lab.verdicts import Verdict
 
@@ -41,31 +42,31 @@ BUILTIN = "leaky.lab.experiments.objectives"
 
 def evaluate(config: dict[str, Any]) -> dict[str, Any]:
     """One task: ``objective(slope, seed)``; a non-finite value raises (a failed task)."""
+    from leaky.lab._threads import one_thread
+    from leaky.lab.experiments.objectives import resolve
+
     objective = resolve(config["objective"])
-    value = float(objective(float(config["slope"]), int(config["seed"])))
+    with one_thread():  # one job per core: the user's torch and BLAS pools on one thread
+        value = float(objective(float(config["slope"]), int(config["seed"])))
     if not math.isfinite(value):
         raise ValueError(f"the objective returned {value} (not a finite number)")
     return {"value": value}
 
 
-def resolve(name: str) -> Callable[[float, int], float]:
-    """A built-in objective by name (``digits-mlp``), or ``pkg.module:function``."""
-    from leaky.lab.experiments.objectives import OBJECTIVES
-
-    if name in OBJECTIVES:
-        return OBJECTIVES[name]
-    if ":" not in name:
-        raise ValueError(
-            f"The 'objective' parameter of leaky compare must be a built-in objective "
-            f"({', '.join(OBJECTIVES)}) or 'pkg.module:function'. Got {name!r} instead."
-        )
-    return _validate.load_object(name, "objective", "leaky compare")
-
-
 MAX_SEEDS = 10_000
 """The most seeds per slope a comparison takes (``leaky compare --seeds``): each is one
 evaluation per slope, and a plan of 10,000 x slopes evaluations is already days of work."""
-_FIELDS = ("objective", "slopes", "seeds", "margin", "direction")
+
+
+@dataclass(frozen=True)
+class CompareOptions:
+    """A comparison's options, checked and canonical (``check_options``)."""
+
+    objective: str
+    slopes: tuple[float, ...]
+    seeds: tuple[int, ...]
+    margin: float
+    direction: str
 
 
 def check_options(
@@ -77,7 +78,7 @@ def check_options(
     direction: Any = "maximize",
     func: str = "leaky compare",
     names: dict[str, str] | None = None,
-) -> dict[str, Any]:
+) -> CompareOptions:
     """Every field of ``Config`` checked, as ``Config`` checks them; the canonical values.
 
     ``names`` maps a field to the name the caller knows it by (``{"margin": "--margin"}``),
@@ -88,26 +89,26 @@ def check_options(
     def name(param: str) -> str:
         return names.get(param, param)
 
-    objective = _validate.text(objective, name("objective"), func)
+    objective = _checks.text(objective, name("objective"), func)
     checked = tuple(_validate.negative_slope(a, func) for a in slopes)
     if 0.0 not in checked or len(set(checked)) != len(checked) or len(checked) < 2:
         raise ValueError(
             f"The '{name('slopes')}' parameter of {func} must hold distinct slopes in [0, 1], "
             f"0 (the ReLU baseline) and at least one other. Got {list(slopes)} instead."
         )
-    seed_list = _validate.seeds(seeds, func)
+    seed_list = _checks.seeds(seeds, func, name("seeds"))
     if not 2 <= len(seed_list) <= MAX_SEEDS:
         raise ValueError(
             f"The '{name('seeds')}' parameter of {func} must hold from 2 seeds (a paired "
             f"comparison needs two) to {MAX_SEEDS:,}. Got {len(seed_list)} seeds instead."
         )
-    return {
-        "objective": objective,
-        "slopes": checked,
-        "seeds": tuple(seed_list),
-        "margin": _validate.positive_real(margin, name("margin"), func),
-        "direction": _validate.one_of(direction, name("direction"), func, ("maximize", "minimize")),
-    }
+    return CompareOptions(
+        objective=objective,
+        slopes=checked,
+        seeds=tuple(seed_list),
+        margin=_validate.positive_real(margin, name("margin"), func),
+        direction=_checks.one_of(direction, name("direction"), func, ("maximize", "minimize")),
+    )
 
 
 @dataclass(frozen=True)
@@ -119,8 +120,22 @@ class Config:
     direction: str = "maximize"
 
     def __post_init__(self) -> None:
-        for name, value in check_options(**{f: getattr(self, f) for f in _FIELDS}).items():
-            object.__setattr__(self, name, value)
+        options = check_options(
+            objective=self.objective,
+            slopes=self.slopes,
+            seeds=self.seeds,
+            margin=self.margin,
+            direction=self.direction,
+        )
+        for f in dataclasses.fields(options):
+            object.__setattr__(self, f.name, getattr(options, f.name))
+
+    @classmethod
+    def from_options(cls, options: CompareOptions) -> Config:
+        """The configuration of options already checked (``check_options``)."""
+        return cls(
+            options.objective, options.slopes, options.seeds, options.margin, options.direction
+        )
 
     def tasks(self) -> list[Task]:
         """One task per (slope, seed). The key holds the source of the objective's module
@@ -231,7 +246,8 @@ def summarize(config: Config, outcomes: Sequence[Outcome]) -> CompareResult:
         rows.append(Row(slope, values, failures))
     relu = next(r for r in rows if r.slope == 0.0)
     kind = verdicts.GREATER if config.direction == "maximize" else verdicts.LESS
-    comparisons, pairs = [], []
+    comparisons: list[verdicts.Comparison | None] = []
+    pairs: list[tuple[float, int, int, int]] = []
     for r in rows:
         if r.slope == 0.0:
             continue
@@ -285,8 +301,6 @@ def run(
     source cannot be read leaves no folder behind. ``CompareResult.reused`` counts the
     evaluations read from the store.
     """
-    import dataclasses
-
     from leaky.lab.outdir import prepare
     from leaky.lab.runner import run as run_tasks
     from leaky.lab.store import Store
@@ -299,37 +313,3 @@ def run(
     results = run_tasks(tasks, folder, jobs=jobs, scheduler=scheduler, progress=progress)
     result = summarize(config, list(results.outcomes))
     return dataclasses.replace(result, reused=results.cached)
-
-
-def figure(result: CompareResult) -> Any:
-    """Each seed's value per slope, the means with their 95 % intervals, ReLU's mean."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6.5, 4.0), layout="constrained")
-    ax = fig.subplots()
-    rng = np.random.default_rng(0)
-    xs, means, errs = [], [], []
-    for r in result.rows:
-        v = np.asarray(r.values)
-        ok = v[np.isfinite(v)]
-        x = r.slope
-        ax.plot(np.full(len(ok), x) + rng.uniform(-0.002, 0.002, len(ok)), ok, ".", color="0.6")
-        half = stats.mean_interval(ok).half_width
-        xs.append(x)
-        means.append(ok.mean() if len(ok) else math.nan)
-        errs.append(half)
-        if r.failures:
-            ax.annotate(
-                f"{len(r.failures)} failed", (x, np.nanmin(ok) if len(ok) else 0), fontsize=9
-            )
-    ax.errorbar(
-        xs, means, yerr=np.nan_to_num(errs), fmt="o-", capsize=3, label="mean, 95 % interval"
-    )
-    relu = next(r for r in result.rows if r.slope == 0.0)
-    ax.axhline(relu.mean, color="C3", ls="--", lw=1, label="ReLU (slope 0)")
-    ax.set_xscale("symlog", linthresh=0.01, linscale=0.5)
-    ax.set_xlabel("negative slope")
-    ax.set_ylabel(result.config.objective.replace("$", r"\$"))
-    ax.legend(fontsize=9)
-    ax.grid(alpha=0.3)
-    return fig

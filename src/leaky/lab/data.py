@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from leaky import _validate
+from leaky.lab import _checks
 
 NAMES = ("digits", "spirals", "blobs", "mnist1d")
 CLASSES = {"digits": 10, "spirals": 2, "blobs": 4, "mnist1d": 10}
@@ -153,7 +153,7 @@ def digits(seed: int = 0, test: float = 0.2, val: float = 0.0) -> Dataset:
     """
     from sklearn.datasets import load_digits
 
-    val = _validate.fraction(val, "val", "digits")
+    val = _checks.fraction(val, "val", "digits")
     bunch = load_digits()
     return _split("digits", bunch.data.astype(np.float64), bunch.target, seed, test, val)
 
@@ -173,7 +173,7 @@ def spirals(
         >>> s.x_train.shape, s.x_val.shape, s.x_test.shape
         ((120, 2), (40, 2), (40, 2))
     """
-    val = _validate.fraction(val, "val", "spirals")
+    val = _checks.fraction(val, "val", "spirals")
     rng = np.random.default_rng(seed)
     half = n // 2
     t = np.sqrt(rng.uniform(0, 1, half)) * 3 * np.pi
@@ -202,7 +202,7 @@ def blobs(
         >>> b.x_train.shape, b.classes
         ((80, 10), 4)
     """
-    val = _validate.fraction(val, "val", "blobs")
+    val = _checks.fraction(val, "val", "blobs")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < classes:
         raise ValueError(
             f"The 'n' parameter of blobs must be an integer >= classes ({classes}). "
@@ -264,7 +264,7 @@ def mnist1d(seed: int = 0, val: float = MNIST1D_VAL) -> Dataset:
         >>> mnist1d(val=0).x_train.shape
         (4000, 40)
     """
-    val = _validate.fraction(val, "val", "mnist1d")
+    val = _checks.fraction(val, "val", "mnist1d")
     x, y, x_test, y_test = _mnist1d_arrays()
     train, valid = _holdout(np.arange(len(x)), val, seed)
     # copies: the cached arrays stay read-only and private

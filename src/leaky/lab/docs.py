@@ -28,15 +28,20 @@ def _marks(name: str) -> tuple[str, str]:
 
 def evidence_markdown(doc: dict[str, Any]) -> str:
     """The verdict table and the advice, from a report's ``results.json``."""
-    from leaky.lab.render import harness_markdown, markdown_table
+    from leaky.lab.render import harness_markdown, markdown_table, summary_sentence
     from leaky.lab.report import Report
 
     report = Report.from_dict(doc)
     setup = report.setup
     lines = [
         f"Scale **{report.plan.scale}**, {setup.get('seeds per cell', '?')} seeds per cell, "
-        f"seed {report.plan.seed}; {setup.get('machine', '?')}, torch {setup.get('torch', '?')}, "
-        f"{setup.get('seconds', '?')} s ({setup.get('ran on', '?')}).",
+        f"seed {report.plan.seed}; {setup.get('processor', '?')}, {setup.get('machine', '?')}, "
+        f"torch {setup.get('torch', '?')}, {setup.get('seconds', '?')} s "
+        f"({setup.get('ran on', '?')}).",
+        "",
+        "**In short**",
+        "",
+        *[f"- **{c.title}**: {summary_sentence(c)}" for c in report.claims],
         "",
         markdown_table(report),
         "",
@@ -90,7 +95,7 @@ def update(readme: str, blocks: dict[str, str]) -> str:
     return readme
 
 
-README_FIGURES = ("slopes", "stability", "dying")
+README_FIGURES = ("slopes", "sparsity", "stability", "dying")
 
 
 def figures(root: Path) -> list[Path]:

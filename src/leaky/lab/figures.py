@@ -17,13 +17,13 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from leaky.lab import plotting
-from leaky.lab.experiments import born_dead, dying, slopes, stability
+from leaky.lab.experiments import born_dead, dying, gradients, slopes, stability
 from leaky.lab.models import activation_label
 
 FORMATS = plotting.FORMATS
 save = plotting.save
 
-SECTIONS = (
+SECTIONS: tuple[tuple[str, str, str], ...] = (
     (
         "leaky_relu",
         "The function",
@@ -48,16 +48,18 @@ SECTIONS = (
     (
         "sparsity",
         "Sparse activation (claim 3b)",
-        "Outputs near zero (|h| below 5 % of the layer's "
-        "mean |h|) and Hoyer sparsity after training on MNIST-1D, per seed and mean with its 95 % "
-        "interval, against the slope; the identity (slope 1) is the linear control.",
+        "Outputs near zero after training on MNIST-1D against the cut-off (a fraction of the "
+        "layer's mean |h|; the dashed line is the cut-off judged, below the smallest slope), "
+        "Hoyer sparsity against the slope (per seed, mean and 95 % interval), and the test "
+        "accuracy lost when the trained network's negative outputs are zeroed.",
     ),
     (
         stability.NAME,
         stability.TITLE,
-        "Share of runs that failed (diverged, loss above its start, "
-        "or accuracy near chance) against the learning rate, with 95 % Wilson bands; and the test "
-        "accuracy with failed runs counted at chance.",
+        "Test accuracy against the learning rate per arm (mean and 95 % interval; a diverged "
+        "run at chance, every other run at its own accuracy) with the linear floor, and below "
+        "the share of runs that failed (diverged, or validation accuracy below the floor) and "
+        "that spiked (final training loss above the initial: not a failure).",
     ),
     (
         slopes.NAME,
@@ -67,12 +69,23 @@ SECTIONS = (
         "(star).",
     ),
 )
+SECTIONS += (
+    (
+        gradients.NAME,
+        gradients.TITLE,
+        "The gradient norm of each layer's weights relative to the last hidden layer's, at "
+        "initialisation, against the layer, per activation (He initialisation; tanh and "
+        "sigmoid with PyTorch's default as the controls that vanish); at the right, the "
+        "first-to-last ratio per activation at the deepest depth, per seed and mean.",
+    ),
+)
 CLAIMS_OF = {
     born_dead.NAME: ("2a",),
     dying.NAME: ("2b",),
     "sparsity": ("3b",),
     stability.NAME: ("4",),
     slopes.NAME: ("5",),
+    gradients.NAME: ("6",),
 }
 FONT = 10
 
@@ -80,13 +93,13 @@ FONT = 10
 def _style(fig: Figure) -> None:
     for ax in fig.axes:
         ax.tick_params(labelsize=FONT)
-        ax.xaxis.label.set_size(FONT + 1)
-        ax.yaxis.label.set_size(FONT + 1)
-        ax.title.set_size(FONT + 1)
+        ax.xaxis.label.set_fontsize(FONT + 1)
+        ax.yaxis.label.set_fontsize(FONT + 1)
+        ax.title.set_fontsize(FONT + 1)
         ax.grid(alpha=0.3)
 
 
-def _ci(values: Sequence[float]) -> tuple[float, float, float]:
+def _ci(values: Sequence[float] | np.ndarray) -> tuple[float, float, float]:
     """The mean of the finite values and its 95 % t-interval (``stats.mean_interval``)."""
     from leaky.lab.stats import mean_interval
 
@@ -135,10 +148,10 @@ def born_dead_figure(result: born_dead.Result) -> tuple[Figure, str]:
                 color=colors[label],
                 alpha=0.15,
             )
-            tr = [p for p in pts if p.untrainable is not None]
+            tr = [(p.depth, p.untrainable.estimate) for p in pts if p.untrainable is not None]
             ax.plot(
-                [p.depth for p in tr],
-                [p.untrainable.estimate for p in tr],
+                [depth for depth, _ in tr],
+                [estimate for _, estimate in tr],
                 "s",
                 mfc="none",
                 ms=7,
@@ -273,11 +286,11 @@ def _per_slope(ax: Any, result: slopes.Result, model: str, key: str, color: str)
         means.append(m)
         lows.append(lo)
         highs.append(hi)
-    m, lo, hi = np.array(means), np.array(lows), np.array(highs)
+    mean, low, high = np.array(means), np.array(lows), np.array(highs)
     ax.errorbar(
         xs,
-        m,
-        yerr=[np.nan_to_num(m - lo), np.nan_to_num(hi - m)],
+        mean,
+        yerr=[np.nan_to_num(mean - low), np.nan_to_num(high - mean)],
         fmt="o-",
         color=color,
         capsize=3,
@@ -290,24 +303,67 @@ def _per_slope(ax: Any, result: slopes.Result, model: str, key: str, color: str)
 
 
 def sparsity_figure(result: slopes.Result) -> tuple[Figure, str]:
-    fig = Figure(figsize=(11, 4.2), layout="constrained")
-    left, right = fig.subplots(1, 2)
-    for i, model in enumerate(result.config.models):
-        _per_slope(left, result, model, "near_zero", f"C{i}")
-        _per_slope(right, result, model, "hoyer", f"C{i}")
-    left.set_ylabel("outputs near zero (%)")
-    right.set_ylabel("Hoyer sparsity (0 dense, 1 one-hot)")
-    for ax in (left, right):
-        _slope_axis(ax)
-        ax.legend(fontsize=FONT - 1)
-    _style(fig)
+    """Near-zero outputs against the cut-off (per arm), Hoyer sparsity against the slope, and
+    the accuracy lost when the negative outputs are zeroed."""
+    from leaky.lab.batched import NEAR_ZERO_CURVE
+
+    fig = Figure(figsize=(15, 4.2), layout="constrained")
+    curve_ax, hoyer_ax, ablation_ax = fig.subplots(1, 3)
     model = result.config.models[0]
-    parts = [
-        f"{activation_label(a)} {result.arm(model, a).mean('near_zero'):.0f} %"
-        for a in result.config.arms_of(model)
-        if not result.arm(model, a).error
-    ]
-    return fig, f"Outputs near zero ({model}): " + ", ".join(parts) + "."
+    arms = [a for a in result.config.arms_of(model) if not result.arm(model, a).error]
+    colors = _colors(arms)
+    for a in arms:
+        arm = result.arm(model, a)
+        if arm.near_zero_curve:
+            curve_ax.plot(
+                NEAR_ZERO_CURVE, arm.near_zero_curve, "-o", ms=3, color=colors[a], label=arm.label
+            )
+    curve_ax.axvline(slopes.SPARSITY_CUT, color="0.4", ls="--", lw=1, label="the cut-off judged")
+    curve_ax.set_xscale("log")
+    curve_ax.set_xlabel("cut-off (fraction of the layer's mean |h|)")
+    curve_ax.set_ylabel("outputs near zero (%)")
+    curve_ax.set_ylim(-2, 102)
+    curve_ax.set_title(f"MNIST-1D {model}: near zero, by cut-off")
+    curve_ax.legend(fontsize=FONT - 2)
+    for i, m in enumerate(result.config.models):
+        _per_slope(hoyer_ax, result, m, "hoyer", f"C{i}")
+    hoyer_ax.set_ylabel("Hoyer sparsity (0 dense, 1 one-hot)")
+    _slope_axis(hoyer_ax)
+    hoyer_ax.legend(fontsize=FONT - 1)
+    lost = []
+    for a in arms:
+        arm = result.arm(model, a)
+        if not arm.ablated_test_acc or not isinstance(a, float):
+            continue
+        diffs = np.asarray(arm.test_acc, dtype=float) - np.asarray(arm.ablated_test_acc)
+        mean, low, high = _ci(diffs)
+        lost.append((a, mean, low, high))
+    if lost:
+        xs = [float(a) for a, *_ in lost]
+        ablation_ax.errorbar(
+            xs,
+            [m for _, m, _, _ in lost],
+            yerr=[
+                [np.nan_to_num(m - lo) for _, m, lo, _ in lost],
+                [np.nan_to_num(hi - m) for _, m, _, hi in lost],
+            ],
+            fmt="o",
+            capsize=3,
+            color="C0",
+        )
+        band = slopes.ABLATION_MARGIN
+        ablation_ax.axhspan(-band, band, color="0.85", zorder=0, label=f"± {band:g} point")
+        ablation_ax.set_xscale("symlog", linthresh=0.01)
+        ablation_ax.set_xlabel("negative slope")
+        ablation_ax.set_ylabel("test accuracy lost (points)")
+        ablation_ax.set_title("zeroing the negative outputs after training")
+        ablation_ax.legend(fontsize=FONT - 1)
+    _style(fig)
+    leaky, relu = result.arm(model, slopes.DEFAULT_SLOPE), result.arm(model, 0.0)
+    return fig, (
+        f"Outputs near zero at |h| < {slopes.SPARSITY_CUT:g} x the mean ({model}): ReLU "
+        f"{relu.mean('near_zero_strict'):.0f} %, Leaky 0.01 {leaky.mean('near_zero_strict'):.0f} %."
+    )
 
 
 def slopes_figure(result: slopes.Result) -> tuple[Figure, str]:
@@ -349,10 +405,11 @@ def slopes_figure(result: slopes.Result) -> tuple[Figure, str]:
 
 
 def stability_figure(result: stability.Result) -> tuple[Figure, str]:
+    """Per setting: accuracy against the learning rate (top) and failures and spikes (below)."""
     settings = [s.name for s in result.config.settings]
     arms = list(result.config.arms)
     colors = _colors(arms)
-    fig = Figure(figsize=(5.4 * len(settings), 7.2), layout="constrained")
+    fig = Figure(figsize=(4.3 * len(settings), 7.0), layout="constrained")
     axes = np.atleast_2d(fig.subplots(2, len(settings), squeeze=False))
     for col, s in enumerate(settings):
         top, bottom = axes[0][col], axes[1][col]
@@ -364,52 +421,49 @@ def stability_figure(result: stability.Result) -> tuple[Figure, str]:
             if not cells:
                 continue
             lrs = [c.lr for c in cells]
-            label = activation_label(a)
-            top.plot(lrs, [c.failure_rate for c in cells], "-o", ms=4, color=colors[a], label=label)
-            top.fill_between(
+            label = activation_label(a) + (" (control)" if a == stability.CAPACITY_CONTROL else "")
+            style = ":" if a == stability.CAPACITY_CONTROL else "-"
+            accs = [
+                _ci(np.where(np.isfinite(c.test_acc), c.test_acc, stability.CHANCE)) for c in cells
+            ]
+            top.errorbar(
                 lrs,
-                [c.failure_ci[0] for c in cells],
-                [c.failure_ci[1] for c in cells],
-                color=colors[a],
-                alpha=0.12,
-            )
-            stats_ = [_ci(c.test_acc) for c in cells]
-            bottom.errorbar(
-                lrs,
-                [m * 100 for m, _, _ in stats_],
+                [m for m, _, _ in accs],
                 yerr=[
-                    [np.nan_to_num((m - lo) * 100) for m, lo, _ in stats_],
-                    [np.nan_to_num((hi - m) * 100) for m, _, hi in stats_],
+                    [np.nan_to_num(m - lo) for m, lo, _ in accs],
+                    [np.nan_to_num(hi - m) for m, _, hi in accs],
                 ],
-                fmt="-o",
+                fmt=style + "o",
                 ms=3,
                 capsize=2,
                 color=colors[a],
                 label=label,
             )
-        failed = [c for c in result.cells if c.setting == s and c.error is not None]
-        if failed:
-            top.annotate(
-                f"{len(failed)} cell task(s) failed",
-                (0.02, 0.92),
-                xycoords="axes fraction",
-                fontsize=FONT - 1,
+            bottom.plot(lrs, [c.failure_rate for c in cells], style + "o", ms=4, color=colors[a])
+            bottom.plot(
+                lrs, [c.spikes / c.runs for c in cells], "x", ms=5, color=colors[a], alpha=0.6
             )
-        lrs = next(st.lrs for st in result.config.settings if st.name == s)
+        if math.isfinite(result.floor):
+            top.axhline(result.floor, color="0.4", ls="--", lw=1, label="linear floor")
+        grid = next(st.lrs for st in result.config.settings if st.name == s)
         for ax in (top, bottom):
             ax.set_xscale("log")
-            _log_ticks(ax, lrs)
+            _log_ticks(ax, grid)
             ax.set_xlabel("learning rate")
         top.set_title(s)
-        top.set_ylabel("share of runs that failed")
-        top.set_ylim(-0.03, 1.03)
-        bottom.set_ylabel("test accuracy (%), failed runs at chance")
-        bottom.set_ylim(0, 102)
-        top.legend(fontsize=FONT - 1)
+        top.set_ylabel("test accuracy (%); diverged runs at chance")
+        top.set_ylim(0, 100)
+        bottom.set_ylabel("share of runs failed (o) / spiked (x)")
+        bottom.set_ylim(-0.03, 1.03)
+        if col == 0:
+            top.legend(fontsize=FONT - 2)
     _style(fig)
-    fr, nr = result.pooled(None, 0.0)
-    fl, nl = result.pooled(None, 0.01) if 0.01 in arms else (0, 0)
-    return fig, f"Failed runs over every learning rate: ReLU {fr}/{nr}, Leaky 0.01 {fl}/{nl}."
+    fr, nr = result.pooled(stability.RELU)
+    fl, nl = result.pooled(stability.PRIMARY_ARM)
+    return fig, (
+        f"Failed runs over the grid (diverged, or below the linear floor of "
+        f"{result.floor:.1f} %): ReLU {fr}/{nr}, Leaky 0.01 {fl}/{nl}."
+    )
 
 
 def report_figures(report: Any) -> dict[str, tuple[Figure, str]]:
@@ -430,6 +484,8 @@ def report_figures(report: Any) -> dict[str, tuple[Figure, str]]:
         out["sparsity"] = sparsity_figure(r[slopes.NAME])
     if stability.NAME in r:
         out[stability.NAME] = stability_figure(r[stability.NAME])
+    if gradients.NAME in r and gradients.primary_measured(r[gradients.NAME]):
+        out[gradients.NAME] = gradients.figure(r[gradients.NAME])
     if slopes.NAME in r:
         out[slopes.NAME] = slopes_figure(r[slopes.NAME])
     return out

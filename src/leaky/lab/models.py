@@ -191,6 +191,7 @@ class MLP(nn.Module):
     """
 
     hidden_layers: tuple[str, ...] = ("linear1", "linear2")
+    residual = True  # the paper's: h2 = h1 + act(z2)
 
     def __init__(
         self,
@@ -210,13 +211,27 @@ class MLP(nn.Module):
         z1 = self.linear1(x)
         h = self.act(z1)
         z2 = self.linear2(h)
-        h = h + self.act(z2)
+        h = h + self.act(z2) if self.residual else self.act(z2)
         if record is not None:
             record += [z1, z2]
         return self.linear3(h)
 
     def extra_repr(self) -> str:
         return f"features={self.features}, classes={self.classes}, hidden={self.hidden}"
+
+
+class PlainMLP(MLP):
+    """The paper's MLP without its residual connection: ``h2 = act(W2 h1 + b2)``.
+
+    A control for claim 4: with the residual path, a second layer whose units all died is
+    bypassed; without it, nothing reaches the output but through the activation.
+
+    Example:
+        >>> PlainMLP(activation=0.0)(torch.zeros(2, 40)).shape
+        torch.Size([2, 10])
+    """
+
+    residual = False
 
 
 def conv_length(length: int, kernels: tuple[int, ...] = (5, 3, 3)) -> int:
@@ -309,10 +324,16 @@ def _activation_module(spec: ActivationSpec) -> nn.Module:
     return activation(spec)
 
 
-MODELS: dict[str, type[nn.Module]] = {"logistic": Logistic, "mlp": MLP, "cnn": CNN, "gru": GRU}
+MODELS: dict[str, type[nn.Module]] = {
+    "logistic": Logistic,
+    "mlp": MLP,
+    "mlp-plain": PlainMLP,
+    "cnn": CNN,
+    "gru": GRU,
+}
 """The models by name."""
 
-HAS_ACTIVATION = {"logistic": False, "mlp": True, "cnn": True, "gru": False}
+HAS_ACTIVATION = {"logistic": False, "mlp": True, "mlp-plain": True, "cnn": True, "gru": False}
 
 
 def model_class(name: Any, func: str = "model_class") -> type[nn.Module]:
@@ -324,7 +345,7 @@ def model_class(name: Any, func: str = "model_class") -> type[nn.Module]:
         >>> model_class("resnet")
         Traceback (most recent call last):
           ...
-        ValueError: The 'model' parameter of model_class must be one of 'logistic', 'mlp', 'cnn', 'gru'. Got 'resnet' (str) instead.
+        ValueError: The 'model' parameter of model_class must be one of 'logistic', 'mlp', 'mlp-plain', 'cnn', 'gru'. Got 'resnet' (str) instead.
     """  # noqa: E501
     if not isinstance(name, str) or name not in MODELS:
         names = ", ".join(repr(n) for n in MODELS)
@@ -428,16 +449,19 @@ def initialise(
             if isinstance(layer, (nn.Linear, nn.Conv1d)):
                 fan_in = layer.weight[0].numel()
                 bound = 1 / math.sqrt(fan_in)
+                bias = layer.bias  # None only for bias=False, which no model here uses
                 if init == "he" and name in hidden:
                     gain = he_gain(activation if activation is not None else 0.0)
                     std = gain / math.sqrt(fan_in)
                     layer.weight.normal_(0.0, std, generator=generator)
-                    layer.bias.zero_()
+                    if bias is not None:
+                        bias.zero_()
                 else:  # PyTorch's reset_parameters, from our generator
                     nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
-                    layer.bias.uniform_(-bound, bound, generator=generator)
-                if name in hidden and bias_shift:
-                    layer.bias.sub_(bias_shift)
+                    if bias is not None:
+                        bias.uniform_(-bound, bound, generator=generator)
+                if name in hidden and bias_shift and bias is not None:
+                    bias.sub_(bias_shift)
             elif isinstance(layer, nn.GRU):
                 bound = 1 / math.sqrt(layer.hidden_size)
                 for p in layer.parameters():

@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from leaky.lab.experiments import born_dead, dying, harness, slopes, stability
+from leaky.lab.experiments import born_dead, dying, gradients, harness, slopes, stability
 
 PLAN_FILE = "plan.json"
 SCALES = ("quick", "standard", "full")
-EXPERIMENTS = {m.NAME: m for m in (harness, born_dead, dying, slopes, stability)}
+EXPERIMENTS = {m.NAME: m for m in (harness, born_dead, dying, slopes, stability, gradients)}
 """Every experiment of the report, by name, in the order the report runs and shows them."""
 
 
@@ -57,14 +57,14 @@ class StudyPlan:
               ...
             ValueError: The plan names an unknown experiment 'nope'; the experiments are 'harness', 'born_dead', 'dying', 'slopes', 'stability'.
         """  # noqa: E501
-        from leaky import _validate
+        from leaky.lab import _checks
 
         func = "a study's plan"
         if not isinstance(d, Mapping) or set(d) != {"scale", "seed", "configs"}:
             keys = sorted(d) if isinstance(d, Mapping) else type(d).__name__
             raise ValueError(f"A plan holds 'scale', 'seed' and 'configs'. Got {keys} instead.")
-        scale = _validate.one_of(d["scale"], "scale", func, SCALES)
-        seed = _validate.seed(d["seed"], "seed", func)
+        scale = _checks.one_of(d["scale"], "scale", func, SCALES)
+        seed = _checks.seed(d["seed"], "seed", func)
         if not isinstance(d["configs"], Mapping):
             raise ValueError(f"The plan's 'configs' must be an object. Got {d['configs']!r}.")
         configs = {}
@@ -91,8 +91,8 @@ def plan(scale: str = "standard", seed: int = 0) -> StudyPlan:
         >>> list(p.configs) == list(EXPERIMENTS), p.preliminary
         (True, True)
     """
-    from leaky import _validate
+    from leaky.lab import _checks
 
-    scale = _validate.one_of(scale, "scale", "plan", SCALES)
-    seed = _validate.seed(seed, "seed", "plan")
+    scale = _checks.one_of(scale, "scale", "plan", SCALES)
+    seed = _checks.seed(seed, "seed", "plan")
     return StudyPlan(scale, seed, {name: m.plan(scale, seed) for name, m in EXPERIMENTS.items()})

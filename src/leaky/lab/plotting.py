@@ -1,4 +1,5 @@
-"""Every figure leaky draws (matplotlib, Agg backend, no global pyplot state).
+"""The commands' figures: ``leaky plot``, ``leaky tune`` and ``leaky compare`` (matplotlib,
+Agg backend, no global pyplot state). The report's figures are in ``leaky.lab.figures``.
 
 Functions here take plain data and return a ``matplotlib.figure.Figure``; they compute
 nothing but what they draw. ``save`` writes PNG or SVG by the file's suffix, atomically,
@@ -18,6 +19,7 @@ from leaky.functional import leaky_relu, leaky_relu_derivative
 from leaky.lab.outdir import FIGURE_FORMATS, save_figure
 
 if TYPE_CHECKING:
+    from leaky.lab.compare import CompareResult
     from leaky.lab.tune import TrialRecord, TuneResult
 
 FORMATS = FIGURE_FORMATS
@@ -169,4 +171,44 @@ def tune(result: TuneResult) -> Figure:
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=9, loc="best")
     fig.supxlabel(plain(textwrap.fill(result.summary, 100)), fontsize=9, ha="center")
+    return fig
+
+
+def compare(result: CompareResult) -> Figure:
+    """``leaky compare``: each seed's value per slope, the means with their 95 % intervals,
+    ReLU's mean.
+
+    The objective's name, which comes from the user, is printed as it is (``plain``).
+    """
+    import math
+
+    from leaky.lab import stats
+
+    fig = Figure(figsize=(6.5, 4.0), layout="constrained")
+    ax = fig.subplots()
+    rng = np.random.default_rng(0)
+    xs, means, errs = [], [], []
+    for r in result.rows:
+        v = np.asarray(r.values)
+        ok = v[np.isfinite(v)]
+        x = r.slope
+        ax.plot(np.full(len(ok), x) + rng.uniform(-0.002, 0.002, len(ok)), ok, ".", color="0.6")
+        half = stats.mean_interval(ok).half_width
+        xs.append(x)
+        means.append(ok.mean() if len(ok) else math.nan)
+        errs.append(half)
+        if r.failures:
+            ax.annotate(
+                f"{len(r.failures)} failed", (x, np.nanmin(ok) if len(ok) else 0), fontsize=9
+            )
+    ax.errorbar(
+        xs, means, yerr=np.nan_to_num(errs), fmt="o-", capsize=3, label="mean, 95 % interval"
+    )
+    relu = next(r for r in result.rows if r.slope == 0.0)
+    ax.axhline(relu.mean, color="C3", ls="--", lw=1, label="ReLU (slope 0)")
+    ax.set_xscale("symlog", linthresh=0.01, linscale=0.5)
+    ax.set_xlabel("negative slope")
+    ax.set_ylabel(plain(result.config.objective))
+    ax.legend(fontsize=9)
+    ax.grid(alpha=0.3)
     return fig

@@ -84,7 +84,7 @@ def harness_markdown(report: Report) -> str:
     lines += [
         f"| {r.model} | {r.mean:.1f} % [{r.ci_low:.1f}, {r.ci_high:.1f}] | "
         f"{r.paper_mean:.0f} ± {r.paper_pm:.0f} % | {r.difference:+.1f} | ± {r.tolerance:.1f} | "
-        f"{'pass' if r.passed else '**FAIL**'} | {len(r.seeds)} |"
+        f"{r.status if r.status != 'FAIL' else '**FAIL**'} | {len(r.seeds)} |"
         for r in hres.check.rows
     ]
     return "\n".join(lines)
@@ -99,6 +99,17 @@ def markdown(report: Report) -> str:
         "",
         f"Scale **{report.plan.scale}**, seeds per cell: "
         f"{report.setup.get('seeds per cell', '?')}.",
+        "",
+        "## In short",
+        "",
+        *[f"- **{c.title}**: {summary_sentence(c)}" for c in report.claims],
+        "",
+        "## Pre-registered measures (fixed in code before the run)",
+        "",
+        *[
+            f"- **{p['key']}**: " + "; ".join(f"{k}: {v}" for k, v in p["items"])
+            for p in preregistered()
+        ],
         "",
         markdown_table(report),
         "",
@@ -155,6 +166,24 @@ def _claim_row(c: claims_mod.Claim) -> dict[str, Any]:
     }
 
 
+def summary_sentence(c: claims_mod.Claim) -> str:
+    """One sentence per claim for the first screen: the verdict, the claim, its effect."""
+    v = c.primary
+    if v is None:
+        return "not measured at this scale."
+    if v.verdict == verdicts.SANITY:
+        return f"a sanity check (true by definition): {v.measure} = {_effect(v)}."
+    return f"{v.verdict}: {v.claim} ({v.measure}: {_effect(v)})."
+
+
+def preregistered() -> list[dict[str, Any]]:
+    """Each judged claim's pre-registered measure, comparison and test (``claims``)."""
+    return [
+        {"key": key, "items": [(k, str(v)) for k, v in items.items()]}
+        for key, items in claims_mod.PREREGISTERED.items()
+    ]
+
+
 def page_data(report: Report, alt: Mapping[str, str]) -> dict[str, Any]:
     """What the page shows, as plain text in a dict (``page`` renders it, escaped)."""
     from leaky.lab import figures
@@ -192,7 +221,7 @@ def page_data(report: Report, alt: Mapping[str, str]) -> dict[str, Any]:
                     "paper": f"{r.paper_mean:.0f} ± {r.paper_pm:.0f} %",
                     "difference": f"{r.difference:+.1f}",
                     "tolerance": f"± {r.tolerance:.1f}",
-                    "check": "pass" if r.passed else "FAIL",
+                    "check": r.status,
                     "seeds": len(r.seeds),
                 }
                 for r in hres.check.rows
@@ -233,6 +262,11 @@ def page_data(report: Report, alt: Mapping[str, str]) -> dict[str, Any]:
             for a in report.advice
         ],
         "harness": harness_data,
+        "summary": [
+            {"title": c.title, "badge": _badge(c.primary), "sentence": summary_sentence(c)}
+            for c in report.claims
+        ],
+        "prereg": preregistered(),
         "sections": sections,
         "brownlowe": brownlowe,
         "failures": list(report.failures),

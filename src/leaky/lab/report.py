@@ -123,6 +123,8 @@ def machine_setup(p: StudyPlan, backend: str, seconds: float, ran: int, cached: 
     import numpy
     import torch
 
+    from leaky.lab import bench
+
     seeds = sorted(
         {len(getattr(cfg, "seeds", ())) for cfg in p.configs.values() if hasattr(cfg, "seeds")}
     )
@@ -132,6 +134,7 @@ def machine_setup(p: StudyPlan, backend: str, seconds: float, ran: int, cached: 
         "numpy": numpy.__version__,
         "torch": torch.__version__,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
+        "processor": str(bench.machine().get("processor", "?")),
         "scale": p.scale,
         "seeds per cell": ", ".join(str(s) for s in seeds),
         "seed": p.seed,

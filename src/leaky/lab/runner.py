@@ -90,6 +90,7 @@ from typing import Any
 
 from leaky import _validate
 from leaky._imports import try_import
+from leaky.lab import _checks
 from leaky.lab.progress import Progress, RunPlan
 from leaky.lab.store import Outcome, Store, Task, canonical_json
 
@@ -145,7 +146,7 @@ def parse_scheduler(value: str | None) -> str | None:
         >>> parse_scheduler("local")
         'local'
     """
-    return _validate.scheduler_address(value, "scheduler", "leaky.lab.runner")
+    return _checks.scheduler_address(value, "scheduler", "leaky.lab.runner")
 
 
 def check_task(config: dict[str, Any]) -> dict[str, Any]:
@@ -159,7 +160,7 @@ def check_task(config: dict[str, Any]) -> dict[str, Any]:
     """
     import numpy as np
 
-    seed = _validate.count(config.get("seed"), "config['seed']", "check_task")
+    seed = _checks.count(config.get("seed"), "config['seed']", "check_task")
     time.sleep(
         _validate.positive_real(config.get("sleep", 0), "config['sleep']", "check_task", zero=True)
     )
@@ -177,7 +178,7 @@ _RESOLVED: dict[str, Any] = {}
 
 def _resolve(ref: str, param: str) -> Any:
     if ref not in _RESOLVED:
-        _RESOLVED[ref] = _validate.load_object(ref, param, "Task")
+        _RESOLVED[ref] = _checks.load_object(ref, param, "Task")
     return _RESOLVED[ref]
 
 
@@ -368,14 +369,14 @@ class _Processes(_Backend):
                 self._workers.append(_Worker(self._context))
             for worker in self._workers:
                 if queue and worker.item is None:
-                    item = queue.popleft()
+                    sent = queue.popleft()
                     try:
-                        worker.conn.send(item.payload)
+                        worker.conn.send(sent.payload)
                     except OSError:  # it died idle: replaced below, the task not charged
-                        queue.appendleft(item)
+                        queue.appendleft(sent)
                         self._drop(worker)
                         break
-                    worker.item = item
+                    worker.item = sent
             busy = [w for w in self._workers if w.item is not None]
             if not busy:
                 continue
@@ -461,7 +462,7 @@ class _Dask(_Backend):
             # This machine only: the scheduler and its dashboard (":0" would mean every
             # interface); LEAKY_DASHBOARD_ADDRESS=0.0.0.0:8787 exposes the dashboard on purpose.
             try:
-                dashboard = _validate.dashboard_address(DASHBOARD_ENV, "127.0.0.1:0")
+                dashboard = _checks.dashboard_address(DASHBOARD_ENV, "127.0.0.1:0")
             except ValueError as err:  # one line for the CLI, before any process starts
                 raise RunnerError(str(err)) from None
             try:
@@ -679,10 +680,10 @@ class Runner:
         connect_timeout: float = 10.0,
     ) -> None:
         func = "Runner"
-        self.scheduler = _validate.scheduler_address(scheduler, "scheduler", func)
-        given = _validate.jobs_for(jobs, self.scheduler, "jobs", func)
+        self.scheduler = _checks.scheduler_address(scheduler, "scheduler", func)
+        given = _checks.jobs_for(jobs, self.scheduler, "jobs", func)
         self.jobs = given if given is not None else default_jobs()
-        self.max_attempts = _validate.positive_int(max_attempts, "max_attempts", func)
+        self.max_attempts = _checks.positive_int(max_attempts, "max_attempts", func)
         self.connect_timeout = _validate.positive_real(connect_timeout, "connect_timeout", func)
         self._backend: _Backend | None = None
 
@@ -732,7 +733,7 @@ class Runner:
             ValueError: a task's function cannot be imported here.
         """
         func = "Runner.run"
-        tasks = _validate.sequence_of(tasks, "tasks", func, Task, "leaky.lab.store.Task")
+        tasks = _checks.sequence_of(tasks, "tasks", func, Task, "leaky.lab.store.Task")
         if store is not None and not isinstance(store, (Store, str, os.PathLike)):
             raise ValueError(
                 f"The 'store' parameter of {func} must be a Store, a folder or None. "

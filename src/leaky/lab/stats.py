@@ -15,6 +15,7 @@ numbers with intervals; ``leaky.lab.verdicts`` turns those into verdicts; the re
 ``minimum_detectable_effect``  the difference a paired t-test detects with the given power
 ``seeds_needed``               the seeds that make a difference of one margin detectable
 ``mean_interval``              the mean of values and its t-interval (one answer for n < 2)
+``cmh``                        failure counts in strata (Cochran-Mantel-Haenszel, statsmodels)
 =============================  ================================================================
 
 **Failed runs.** Every value is a run that happened: a failed run is entered as the value
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -47,6 +49,7 @@ from numpy.typing import ArrayLike
 from scipy import optimize, stats
 
 from leaky import _validate
+from leaky.lab import _checks
 from leaky.lab._json import json_safe
 
 __all__ = [
@@ -57,6 +60,7 @@ __all__ = [
     "FisherResult",
     "PairedDifference",
     "Proportion",
+    "cmh",
     "equivalence",
     "fisher",
     "holm",
@@ -166,9 +170,9 @@ class Equivalence(_Record):
 
 
 def _paired_values(a: ArrayLike, b: ArrayLike, func: str) -> tuple[np.ndarray, np.ndarray]:
-    x = _validate.per_seed_values(a, "a", func)
-    y = _validate.per_seed_values(b, "b", func)
-    _validate.same_seeds(x.size, y.size, func)
+    x = _checks.per_seed_values(a, "a", func)
+    y = _checks.per_seed_values(b, "b", func)
+    _checks.same_seeds(x.size, y.size, func)
     return x, y
 
 
@@ -177,7 +181,7 @@ def _is_constant(d: np.ndarray) -> bool:
 
 
 def _power_level(power: Any, alpha: float, func: str) -> float:
-    return _validate.open_interval(power, "power", func, low=alpha, high=1.0)
+    return _checks.open_interval(power, "power", func, low=alpha, high=1.0)
 
 
 def _paired(x: np.ndarray, y: np.ndarray, confidence: float, power: float) -> PairedDifference:
@@ -245,7 +249,7 @@ def paired_difference(
     """
     func = "paired_difference"
     x, y = _paired_values(a, b, func)
-    confidence = _validate.open_interval(confidence, "confidence", func)
+    confidence = _checks.open_interval(confidence, "confidence", func)
     power = _power_level(power, 1 - confidence, func)
     return _paired(x, y, confidence, power)
 
@@ -304,7 +308,7 @@ def equivalence(a: ArrayLike, b: ArrayLike, margin: float, *, alpha: float = ALP
     func = "equivalence"
     x, y = _paired_values(a, b, func)
     margin = _validate.positive_real(margin, "margin", func)
-    alpha = _validate.open_interval(alpha, "alpha", func, high=0.5)
+    alpha = _checks.open_interval(alpha, "alpha", func, high=0.5)
     return _tost(x - y, margin, alpha)
 
 
@@ -357,8 +361,8 @@ def minimum_detectable_effect(
     """
     func = "minimum_detectable_effect"
     sd = _validate.positive_real(sd, "sd", func, zero=True)
-    n = _validate.count(n, "n", func, low=2)
-    alpha = _validate.open_interval(alpha, "alpha", func)
+    n = _checks.count(n, "n", func, low=2)
+    alpha = _checks.open_interval(alpha, "alpha", func)
     power = _power_level(power, alpha, func)
     return _noncentrality(n - 1, alpha, power, False) * sd / math.sqrt(n)
 
@@ -389,9 +393,9 @@ def seeds_needed(
     func = "seeds_needed"
     sd = _validate.positive_real(sd, "sd", func, zero=True)
     margin = _validate.positive_real(margin, "margin", func)
-    alpha = _validate.open_interval(alpha, "alpha", func, high=0.5)
+    alpha = _checks.open_interval(alpha, "alpha", func, high=0.5)
     power = _power_level(power, alpha, func)
-    for_equivalence = _validate.flag(for_equivalence, "for_equivalence", func)
+    for_equivalence = _checks.flag(for_equivalence, "for_equivalence", func)
     if sd == 0:
         return 2
     if for_equivalence:
@@ -435,7 +439,7 @@ def holm(pvalues: ArrayLike) -> list[float]:
         >>> [round(p, 6) for p in holm([0.01, 0.04, 0.03, 0.005])]
         [0.03, 0.06, 0.06, 0.02]
     """
-    p = _validate.pvalues(pvalues, "holm")
+    p = _checks.pvalues(pvalues, "holm")
     m = p.size
     order = np.argsort(p, kind="stable")
     stepped = np.maximum.accumulate((m - np.arange(m)) * p[order])
@@ -485,9 +489,9 @@ def proportion(successes: int, n: int, *, confidence: float = 1 - ALPHA) -> Prop
         (0.0, 0.0, 0.2775)
     """
     func = "proportion"
-    n = _validate.count(n, "n", func, low=1)
-    k = _validate.count(successes, "successes", func, high=n)
-    confidence = _validate.open_interval(confidence, "confidence", func)
+    n = _checks.count(n, "n", func, low=1)
+    k = _checks.count(successes, "successes", func, high=n)
+    confidence = _checks.open_interval(confidence, "confidence", func)
     return _proportion(k, n, confidence)
 
 
@@ -566,14 +570,12 @@ def fisher(
         0.2429
     """
     func = "fisher"
-    na = _validate.count(n_a, "n_a", func, low=1)
-    nb = _validate.count(n_b, "n_b", func, low=1)
-    fa = _validate.count(failures_a, "failures_a", func, high=na)
-    fb = _validate.count(failures_b, "failures_b", func, high=nb)
-    alternative = _validate.one_of(
-        alternative, "alternative", func, ("two-sided", "greater", "less")
-    )
-    confidence = _validate.open_interval(confidence, "confidence", func)
+    na = _checks.count(n_a, "n_a", func, low=1)
+    nb = _checks.count(n_b, "n_b", func, low=1)
+    fa = _checks.count(failures_a, "failures_a", func, high=na)
+    fb = _checks.count(failures_b, "failures_b", func, high=nb)
+    alternative = _checks.one_of(alternative, "alternative", func, ("two-sided", "greater", "less"))
+    confidence = _checks.open_interval(confidence, "confidence", func)
     return _fisher(fa, na, fb, nb, alternative, confidence)
 
 
@@ -618,7 +620,7 @@ def mean_interval(values: ArrayLike, *, confidence: float = 1 - ALPHA) -> MeanIn
         (5.0, nan, nan, 0)
     """
     func = "mean_interval"
-    confidence = _validate.open_interval(confidence, "confidence", func)
+    confidence = _checks.open_interval(confidence, "confidence", func)
     v = np.asarray(values, dtype=float).ravel()
     if not np.all(np.isfinite(v)):
         raise ValueError(
@@ -633,3 +635,101 @@ def mean_interval(values: ArrayLike, *, confidence: float = 1 - ALPHA) -> MeanIn
         return MeanInterval(mean, math.nan, math.nan, 1, confidence)
     half = float(stats.t.ppf((1 + confidence) / 2, n - 1) * v.std(ddof=1) / math.sqrt(n))
     return MeanInterval(mean, mean - half, mean + half, n, confidence)
+
+
+@dataclass(frozen=True)
+class CMHResult(_Record):
+    """Two arms' failure counts over strata, tested together (``cmh``).
+
+    Attributes:
+        failures_a, runs_a, failures_b, runs_b: the counts summed over the strata.
+        strata: the strata given; informative: those with a failure in either arm (the
+            others add nothing to the test).
+        statistic, p_value: the Cochran-Mantel-Haenszel test of a common odds ratio of 1
+            (two-sided, without continuity correction); p = 1 when no stratum informs it.
+        odds_ratio, log_odds_low, log_odds_high: the Mantel-Haenszel pooled odds ratio of
+            failing, A against B, and the interval of its logarithm (statsmodels'
+            Robins-Breslow-Greenland variance); strata with a zero cell enter these with 0.5
+            added to every cell (Haldane), so that one arm without failures gives a finite
+            ratio; the test reads the counts as they are. 1 and (0, 0) when no stratum
+            informs them.
+        difference: the difference of the pooled failure rates, A - B (descriptive).
+    """
+
+    failures_a: int
+    runs_a: int
+    failures_b: int
+    runs_b: int
+    strata: int
+    informative: int
+    statistic: float
+    p_value: float
+    odds_ratio: float
+    log_odds_low: float
+    log_odds_high: float
+    difference: float
+    confidence: float
+
+    @property
+    def log_odds_ratio(self) -> float:
+        return math.log(self.odds_ratio)
+
+
+def cmh(tables: Sequence[tuple[int, int, int, int]], *, confidence: float = 1 - ALPHA) -> CMHResult:
+    """Failure counts of two arms in strata: ``(failures_a, runs_a, failures_b, runs_b)`` each.
+
+    The Cochran-Mantel-Haenszel test (``statsmodels.stats.contingency_tables.
+    StratifiedTable.test_null_odds``) asks whether the arms fail equally often within the
+    strata (for claim 4: each setting and learning rate), never pooling them into one
+    table; the effect is the Mantel-Haenszel common odds ratio with its interval, from the
+    same stratified analysis.
+
+    Example:
+        >>> r = cmh([(0, 10, 6, 10), (1, 10, 5, 10), (0, 10, 0, 10)])
+        >>> r.informative, round(r.difference, 3), r.p_value < 0.01, r.log_odds_high < 0
+        (2, -0.333, True, True)
+    """
+    from statsmodels.stats.contingency_tables import StratifiedTable
+
+    func = "cmh"
+    confidence = _checks.open_interval(confidence, "confidence", func)
+    rows = []
+    for t in tables:
+        if len(t) != 4:
+            raise ValueError(
+                f"The 'tables' parameter of {func} must hold (failures_a, runs_a, "
+                f"failures_b, runs_b) per stratum. Got {t!r} instead."
+            )
+        na = _checks.count(t[1], "runs_a", func, low=1)
+        nb = _checks.count(t[3], "runs_b", func, low=1)
+        fa = _checks.count(t[0], "failures_a", func, high=na)
+        fb = _checks.count(t[2], "failures_b", func, high=nb)
+        rows.append((fa, na, fb, nb))
+    if not rows:
+        raise ValueError(f"The 'tables' parameter of {func} must hold at least one stratum.")
+    fa, na = sum(r[0] for r in rows), sum(r[1] for r in rows)
+    fb, nb = sum(r[2] for r in rows), sum(r[3] for r in rows)
+    informative = [r for r in rows if r[0] + r[2] > 0 and r[0] + r[2] < r[1] + r[3]]
+    statistic, p, odds, low, high = math.nan, 1.0, 1.0, 0.0, 0.0
+    if informative:
+        raw = [np.array([[a, n - a], [b, m - b]], dtype=float) for a, n, b, m in informative]
+        test = StratifiedTable(raw).test_null_odds(correction=False)
+        statistic, p = float(test.statistic), float(test.pvalue)
+        haldane = StratifiedTable([t + 0.5 if (t == 0).any() else t for t in raw])
+        odds = float(haldane.oddsratio_pooled)
+        low, high = (float(math.log(v)) for v in haldane.oddsratio_pooled_confint(1 - confidence))
+    return CMHResult(
+        fa,
+        na,
+        fb,
+        nb,
+        len(rows),
+        len(informative),
+        statistic,
+        p,
+        odds,
+        low,
+        high,
+        fa / na - fb / nb,
+        confidence,
+    )

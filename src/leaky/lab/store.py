@@ -19,20 +19,23 @@ thread count (``torch.set_num_threads(1)`` inside, restored after, as
 
 - the function reference (``"package.module:function"``) and the configuration's type,
 - the configuration (``to_dict()``),
-- the *code version*: the SHA-256 of the source file of the function's module and of every
-  module listed in ``depends`` (a package counts by its ``__init__.py`` only).
+- the *code version*: the SHA-256 of the source file of the function's module, of every
+  module of leaky it imports, directly or through others (``leaky_imports``: derived from
+  the sources, imports inside functions included; a package's ``__init__.py`` counts, as
+  importing a submodule runs it), and of every module listed in ``depends``,
+- the installed versions of the libraries a result depends on (``LIBRARIES``: torch,
+  numpy, numba, mnist1d; one that is not installed is recorded as None).
 
-So editing the experiment's module (or a listed dependency) invalidates its stored results,
-and editing any other module does not. For code of the user's project (``leaky compare``'s
-objective), ``user_imports(module)`` lists the modules it imports from that project,
-directly or not, derived from the sources: give them as ``depends``. Code the function
-reaches in modules that are not listed is *not* seen: list in ``depends`` every module
-whose changes should re-run the task (``leaky.lab.models``, ``leaky.lab.data`` for a
-training job). The installed versions of
-third-party libraries (torch, numpy) are not part of the key either. The experiment name
-and the label are not part of it: two experiments that run the same function on the same
-configuration share one stored result. Source files are read once per process (the key
-is computed before the workers import the code: do not edit an experiment while it runs).
+So editing the experiment's module, any module of leaky it reaches (the core's kernels,
+``leaky._validate``, the monitor) or a listed dependency, or upgrading torch, invalidates
+its stored results; editing a module it does not reach does not. ``depends`` is for code
+outside leaky: for the user's project (``leaky compare``'s objective),
+``user_imports(module)`` lists the modules it imports from that project, directly or not,
+derived from the sources. A module loaded by name at run time
+(``importlib.import_module(name)``) is not seen. The experiment name and the label are not
+part of the key: two experiments that run the same function on the same configuration
+share one stored result. Source files are read once per process (the key is computed
+before the workers import the code: do not edit an experiment while it runs).
 
 **The store** is one SQLite file, ``DIR/runs.sqlite`` (the standard library's ``sqlite3``),
 one row per task key. Each write is one transaction: after a crash, ``kill -9`` or a full
@@ -76,8 +79,10 @@ from types import TracebackType
 from typing import Any, Literal
 
 from leaky import _validate
+from leaky.lab import _checks
 
 __all__ = [
+    "LIBRARIES",
     "STORE_FILE",
     "MissingResultsError",
     "Outcome",
@@ -85,6 +90,8 @@ __all__ = [
     "StoreError",
     "Task",
     "canonical_json",
+    "leaky_imports",
+    "library_versions",
     "module_digest",
     "user_imports",
 ]
@@ -92,12 +99,17 @@ __all__ = [
 STORE_FILE = "runs.sqlite"
 """The name of the store's file in a study's folder."""
 
-KEY_FORMAT = 1
-"""Part of every key: raised when the key's recipe changes, which invalidates every result."""
+KEY_FORMAT = 2
+"""Part of every key: raised when the key's recipe changes, which invalidates every result.
+(2: the code is leaky's import closure, and the libraries' versions are part of the key.)"""
+
+LIBRARIES = ("torch", "numpy", "numba", "mnist1d")
+"""The distributions whose installed version is part of every key (``library_versions``)."""
 
 _APPLICATION_ID = 0x4C4B5952  # "LKYR" in the SQLite header: this file is a leaky store
 _SCHEMA_VERSION = 1
 _CHUNK = 500  # keys per SELECT ... IN (...)
+_SQLITE_FULL = 13  # SQLite's result code for a full disk (sqlite3.SQLITE_FULL from Python 3.11)
 
 Status = Literal["done", "failed"]
 
@@ -144,6 +156,87 @@ def module_digest(module: str) -> str:
             + " (a task's function and its 'depends' must be modules with a file)."
         )
     return hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()
+
+
+def _version(distribution: str) -> str | None:
+    """The installed version of ``distribution``, or None where it is not installed."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+@functools.cache
+def _versions() -> tuple[tuple[str, str | None], ...]:
+    return tuple((name, _version(name)) for name in LIBRARIES)
+
+
+def library_versions() -> dict[str, str | None]:
+    """The installed version of each of ``LIBRARIES`` (None: not installed), looked up once
+    per process.
+
+    Example:
+        >>> sorted(library_versions()) == sorted(LIBRARIES)
+        True
+    """
+    return dict(_versions())
+
+
+_LEAKY = Path(__file__).resolve().parents[1]  # the leaky package this module belongs to
+
+
+def _leaky_file(name: str) -> Path | None:
+    """The source file of leaky's module ``name`` (``"leaky.lab.store"``), found in this
+    copy of leaky without importing anything; None where ``name`` is no module of leaky's
+    (``"leaky._validate.text"``, an attribute imported from one)."""
+    parts = name.split(".")
+    if parts[0] != "leaky" or not all(p.isidentifier() for p in parts):
+        return None
+    base = _LEAKY.joinpath(*parts[1:])
+    for path in (base / "__init__.py", base.with_suffix(".py")):
+        if path.is_file():
+            return path
+    return None
+
+
+@functools.cache
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@functools.cache
+def leaky_imports(module: str) -> tuple[str, ...]:
+    """The modules of leaky that ``module`` imports, directly or through others: its import
+    closure inside the ``leaky`` package (``module`` itself left out).
+
+    Found by reading the sources (``import`` statements anywhere in them, inside functions
+    too, with the parent packages an import runs), without importing anything; ``module``
+    may lie outside leaky (a test's or the user's module). Read once per process (cached).
+
+    Example:
+        >>> closure = leaky_imports("leaky.lab.store")
+        >>> "leaky._validate" in closure, "leaky._numpy" in closure, "leaky.cli" in closure
+        (True, True, False)
+    """
+    start = _leaky_file(module)
+    if start is None:
+        spec = _find_spec(module)
+        origin = Path(spec.origin) if spec is not None and spec.origin else None
+        start = origin if origin is not None and origin.suffix == ".py" else None
+    found: dict[str, Path] = {}
+    todo: list[tuple[str, Path | None]] = [(module, start)]
+    while todo:
+        name, path = todo.pop()
+        if name in found or path is None:
+            continue
+        found[name] = path
+        for imported in sorted(_imported_names(name, path) - set(found)):
+            if imported.split(".")[0] == "leaky":
+                todo.append((imported, _leaky_file(imported)))
+    found.pop(module, None)
+    return tuple(sorted(found))
 
 
 @functools.cache
@@ -248,6 +341,14 @@ def user_imports(module: str) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
+def _code_digest(module: str) -> str:
+    """The digest of one of leaky's modules found by ``leaky_imports`` (a file of this copy
+    of leaky)."""
+    path = _leaky_file(module)
+    assert path is not None  # leaky_imports lists only modules with a file
+    return _file_digest(path)
+
+
 def _type_ref(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
@@ -262,7 +363,9 @@ class Task:
             argument, the configuration (see the module's docstring for what "pure" means).
         config: a dataclass with ``to_dict()`` and a class method ``from_dict()``, or a dict
             of JSON types (str keys; no NaN).
-        depends: more modules whose source is part of the key (``"leaky.lab.models"``).
+        depends: more modules whose source is part of the key, beside the function's
+            module and the modules of leaky it imports (``leaky_imports``): the user's
+            project's (``user_imports``).
         label: a short human name for progress lines ("mlp relu lr=0.1"); not in the key.
         key: the SHA-256 (hex) that identifies the task's result (computed).
 
@@ -270,8 +373,10 @@ class Task:
         >>> t = Task("demo", "leaky.lab.runner:check_task", {"seed": 1}, label="seed 1")
         >>> t.config_json, t.config_type
         ('{"seed":1}', None)
-        >>> sorted(t.code)
-        ['leaky.lab.runner']
+        >>> "leaky.lab.runner" in t.code, "leaky._validate" in t.code  # its leaky imports
+        (True, True)
+        >>> sorted(t.libraries) == sorted(LIBRARIES)
+        True
     """
 
     experiment: str
@@ -283,13 +388,14 @@ class Task:
     config_json: str = field(init=False, repr=False, compare=False)
     config_type: str | None = field(init=False, repr=False, compare=False)
     code: dict[str, str] = field(init=False, repr=False, compare=False)
+    libraries: dict[str, str | None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         put = object.__setattr__
         func = "Task"
-        _validate.text(self.experiment, "experiment", func)
-        _validate.object_ref(self.function, "function", func)
-        put(self, "depends", _validate.module_names(self.depends, "depends", func))
+        _checks.text(self.experiment, "experiment", func)
+        _checks.object_ref(self.function, "function", func)
+        put(self, "depends", _checks.module_names(self.depends, "depends", func))
         if not isinstance(self.label, str):
             raise ValueError(
                 f"The 'label' parameter of {func} must be a string. "
@@ -315,18 +421,23 @@ class Task:
                 f"The 'config' parameter of {func} must hold JSON types only (no NaN or "
                 f"infinity): {err}."
             ) from None
-        modules = sorted({self.function.split(":")[0], *self.depends})
-        code = {module: module_digest(module) for module in modules}
+        home = self.function.split(":")[0]
+        leaky = leaky_imports(home)
+        modules = sorted({home, *leaky, *self.depends})
+        code = {m: _code_digest(m) if m in leaky else module_digest(m) for m in modules}
+        libraries = library_versions()
         recipe = {
             "format": KEY_FORMAT,
             "function": self.function,
             "config_type": config_type,
             "config": json.loads(config_json),
             "code": code,
+            "libraries": libraries,
         }
         put(self, "config_type", config_type)
         put(self, "config_json", config_json)
         put(self, "code", code)
+        put(self, "libraries", libraries)
         put(self, "key", hashlib.sha256(canonical_json(recipe).encode()).hexdigest())
 
     @property
@@ -450,7 +561,7 @@ class Store:
                 f"The 'folder' parameter of {func} must be a path. "
                 f"Got {folder!r} ({type(folder).__name__}) instead."
             )
-        _validate.flag(create, "create", func)
+        _checks.flag(create, "create", func)
         timeout = _validate.positive_real(timeout, "timeout", func)
         self.folder = Path(folder)
         self.path = self.folder / STORE_FILE
@@ -663,7 +774,7 @@ class Store:
                 with contextlib.suppress(sqlite3.Error):
                     self._conn.execute("ROLLBACK")
             if isinstance(err, sqlite3.Error):  # a full disk, a read-only or damaged file
-                full = getattr(err, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+                full = getattr(err, "sqlite_errorcode", None) == _SQLITE_FULL
                 full = full or "full" in str(err).lower()
                 hint = "disk full: free some space; " if full else ""
                 raise StoreError(

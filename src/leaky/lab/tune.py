@@ -59,6 +59,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from leaky import _validate
+from leaky.lab import _checks
+from leaky.lab._threads import one_thread
 
 DEFAULT_HEARTBEAT_S = 2.0
 DEFAULT_GRACE_S = 6.0
@@ -255,7 +257,7 @@ def check_options(
     def name(param: str) -> str:
         return names.get(param, param)
 
-    seeds = _validate.seeds(seeds, func)
+    seeds = _checks.seeds(seeds, func, name("seeds"))
     if storage is not None:
         if not isinstance(storage, str) or "://" not in storage:
             raise TuneError(
@@ -270,11 +272,11 @@ def check_options(
             )
         heartbeat_settings()
     return {
-        "n_trials": _validate.positive_int(n_trials, name("n_trials"), func),
-        "n_jobs": _validate.positive_int(n_jobs, name("n_jobs"), func),
-        "seeds": [_validate.seed(s, name("seeds"), func) for s in seeds],
-        "low_high": _validate.slope_range(low, high, func),
-        "direction": _validate.one_of(direction, name("direction"), func, ("maximize", "minimize")),
+        "n_trials": _checks.positive_int(n_trials, name("n_trials"), func),
+        "n_jobs": _checks.positive_int(n_jobs, name("n_jobs"), func),
+        "seeds": [_checks.seed(s, name("seeds"), func) for s in seeds],
+        "low_high": _checks.slope_range(low, high, func, (name("low"), name("high"))),
+        "direction": _checks.one_of(direction, name("direction"), func, ("maximize", "minimize")),
         "margin": _validate.positive_real(margin, name("margin"), func),
     }
 
@@ -599,7 +601,8 @@ class _Objective:
             if self.stop.is_set():
                 raise _Stopped("stopped between seeds")  # no fail_reason: retried next run
             try:
-                value = float(self.objective(slope, seed))
+                with one_thread():  # one trial per core: torch and BLAS on one thread
+                    value = float(self.objective(slope, seed))
             except Exception as err:  # the user's code: recorded on the trial, study goes on
                 return self._fail(trial, f"seed {seed}: {type(err).__name__}: {err}")
             except SystemExit as err:  # sys.exit() in the objective ends the trial, not leaky

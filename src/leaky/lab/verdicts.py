@@ -40,6 +40,7 @@ from typing import Any
 from numpy.typing import ArrayLike
 
 from leaky import _validate
+from leaky.lab import _checks
 from leaky.lab.stats import (
     ALPHA,
     POWER,
@@ -69,6 +70,7 @@ __all__ = [
     "Verdict",
     "compare",
     "compare_failures",
+    "compare_failures_stratified",
     "judge",
     "judge_family",
     "rule",
@@ -166,8 +168,8 @@ class Verdict(_Tested):
     preliminary: bool
 
     def __post_init__(self) -> None:
-        _validate.one_of(self.verdict, "verdict", "Verdict", VERDICTS)
-        _validate.one_of(self.kind, "kind", "Verdict", (*KINDS, SANITY))
+        _checks.one_of(self.verdict, "verdict", "Verdict", VERDICTS)
+        _checks.one_of(self.kind, "kind", "Verdict", (*KINDS, SANITY))
 
     @property
     def text(self) -> str:
@@ -216,7 +218,7 @@ class Verdict(_Tested):
                 "The 'data' parameter of Verdict.from_dict must hold the keys of "
                 f"Verdict.to_dict(). Got missing keys {missing} and unknown keys {unknown}."
             )
-        values = {}
+        values: dict[str, Any] = {}
         for name, f in names.items():
             value = data[name]
             values[name] = math.nan if value is None and f.type == "float" else value
@@ -241,10 +243,10 @@ def rule(kind: str, *, alpha: float = ALPHA, margin: float | None = None) -> str
         difference that matters, or the effect does not survive the correction)
     """
     func = "rule"
-    kind = _validate.one_of(kind, "kind", func, (*KINDS, SANITY))
+    kind = _checks.one_of(kind, "kind", func, (*KINDS, SANITY))
     if kind == SANITY:
         return "true by definition: a sanity check of the code, not evidence for the claim"
-    alpha = _validate.open_interval(alpha, "alpha", func, high=0.5)
+    alpha = _checks.open_interval(alpha, "alpha", func, high=0.5)
     if margin is not None or kind == NO_DIFFERENCE:
         margin = _validate.positive_real(margin, "margin", func)
     wide, narrow = _pct(1 - alpha), _pct(1 - 2 * alpha)
@@ -353,11 +355,11 @@ def compare(
     """
     func = "compare"
     x, y = _paired_values(a, b, func)
-    claim = _validate.text(claim, "claim", func)
-    measure = _validate.text(measure, "measure", func)
+    claim = _checks.text(claim, "claim", func)
+    measure = _checks.text(measure, "measure", func)
     margin = _validate.positive_real(margin, "margin", func)
-    kind = _validate.one_of(kind, "kind", func, KINDS)
-    alpha = _validate.open_interval(alpha, "alpha", func, high=0.5)
+    kind = _checks.one_of(kind, "kind", func, KINDS)
+    alpha = _checks.open_interval(alpha, "alpha", func, high=0.5)
     diff = _paired(x, y, 1 - alpha, POWER)
     tost = _tost(x - y, margin, alpha)
     if kind == NO_DIFFERENCE:
@@ -421,14 +423,14 @@ def compare_failures(
         ('supported', -0.9, 0.00012)
     """
     func = "compare_failures"
-    na = _validate.count(n_a, "n_a", func, low=1)
-    nb = _validate.count(n_b, "n_b", func, low=1)
-    fa = _validate.count(failures_a, "failures_a", func, high=na)
-    fb = _validate.count(failures_b, "failures_b", func, high=nb)
-    claim = _validate.text(claim, "claim", func)
-    measure = _validate.text(measure, "measure", func)
-    kind = _validate.one_of(kind, "kind", func, _FISHER_KINDS)
-    alpha = _validate.open_interval(alpha, "alpha", func, high=0.5)
+    na = _checks.count(n_a, "n_a", func, low=1)
+    nb = _checks.count(n_b, "n_b", func, low=1)
+    fa = _checks.count(failures_a, "failures_a", func, high=na)
+    fb = _checks.count(failures_b, "failures_b", func, high=nb)
+    claim = _checks.text(claim, "claim", func)
+    measure = _checks.text(measure, "measure", func)
+    kind = _checks.one_of(kind, "kind", func, _FISHER_KINDS)
+    alpha = _checks.open_interval(alpha, "alpha", func, high=0.5)
     result = _fisher(fa, na, fb, nb, "two-sided", 1 - alpha)
     return Comparison(
         claim=claim,
@@ -446,6 +448,61 @@ def compare_failures(
         equivalence_high=None,
         n=na,
         n_b=nb,
+        effect_size=None,
+        mde=None,
+        seeds_needed=None,
+    )
+
+
+def compare_failures_stratified(
+    tables: Sequence[tuple[int, int, int, int]],
+    *,
+    claim: str,
+    measure: str = "failure rate",
+    kind: str = LESS,
+    alpha: float = ALPHA,
+) -> Comparison:
+    """Test one claim about two arms' failure counts in strata (Cochran-Mantel-Haenszel).
+
+    ``tables`` holds ``(failures_a, runs_a, failures_b, runs_b)`` per stratum (for claim 4:
+    each setting and learning rate, with the same seeds in both arms: matched
+    denominators). The test is ``stats.cmh`` (two-sided), which compares the arms within
+    each stratum and never pools strata into one table; the effect is the logarithm of the
+    Mantel-Haenszel common odds ratio of failing, A against B (below 0: A fails less
+    often), with its interval from the same stratified analysis. As for
+    ``compare_failures``, there is no margin: ``NO_DIFFERENCE`` is refused.
+
+    Example:
+        >>> c = compare_failures_stratified(
+        ...     [(0, 10, 6, 10), (1, 10, 5, 10)], claim="Leaky fails less often"
+        ... )
+        >>> judge(c).verdict, c.test
+        ('supported', 'Cochran-Mantel-Haenszel test over 2 strata, two-sided')
+    """
+    from leaky.lab.stats import cmh
+
+    func = "compare_failures_stratified"
+    claim = _checks.text(claim, "claim", func)
+    measure = _checks.text(measure, "measure", func)
+    kind = _checks.one_of(kind, "kind", func, _FISHER_KINDS)
+    alpha = _checks.open_interval(alpha, "alpha", func, high=0.5)
+    result = cmh(tables, confidence=1 - alpha)
+    return Comparison(
+        claim=claim,
+        kind=kind,
+        measure=measure,
+        test=f"Cochran-Mantel-Haenszel test over {result.strata} strata, two-sided",
+        effect=result.log_odds_ratio,
+        ci_low=result.log_odds_low,
+        ci_high=result.log_odds_high,
+        confidence=1 - alpha,
+        p_value=result.p_value,
+        alpha=alpha,
+        margin=None,
+        equivalence_low=None,
+        equivalence_high=None,
+        n=result.runs_a,
+        n_b=result.runs_b,
         effect_size=None,
         mde=None,
         seeds_needed=None,
@@ -472,14 +529,14 @@ def judge_family(comparisons: Sequence[Comparison], *, preliminary: bool = False
         [('supported', 0.0, 0.0), ('inconclusive', 0.033, 0.065), ('inconclusive', 0.033, 0.065)]
     """
     func = "judge_family"
-    items = _validate.instances(comparisons, "comparisons", func, Comparison, _SOURCE)
+    items = _checks.instances(comparisons, "comparisons", func, Comparison, _SOURCE)
     alphas = sorted({c.alpha for c in items})
     if len(alphas) > 1:
         raise ValueError(
             f"The 'comparisons' parameter of {func} must share one alpha (one family, one "
             f"level). Got alphas {alphas} instead."
         )
-    preliminary = _validate.flag(preliminary, "preliminary", func)
+    preliminary = _checks.flag(preliminary, "preliminary", func)
     adjusted = holm([c.p_value for c in items])
     verdicts = []
     for c, p_adjusted in zip(items, adjusted, strict=True):
@@ -509,7 +566,7 @@ def judge(comparison: Comparison, *, preliminary: bool = False) -> Verdict:
         >>> judge(compare(same, same, claim="A beats itself", measure="acc", margin=0.5)).verdict
         'not supported'
     """
-    _validate.instance(comparison, "comparison", "judge", Comparison, _SOURCE)
+    _checks.instance(comparison, "comparison", "judge", Comparison, _SOURCE)
     return judge_family([comparison], preliminary=preliminary)[0]
 
 
@@ -532,11 +589,11 @@ def sanity(claim: str, *, measure: str, value: float, n: int, preliminary: bool 
     func = "sanity"
     nan = math.nan
     return Verdict(
-        claim=_validate.text(claim, "claim", func),
+        claim=_checks.text(claim, "claim", func),
         kind=SANITY,
-        measure=_validate.text(measure, "measure", func),
+        measure=_checks.text(measure, "measure", func),
         test="none (true by definition)",
-        effect=_validate.finite_real(value, "value", func),
+        effect=_checks.finite_real(value, "value", func),
         ci_low=nan,
         ci_high=nan,
         confidence=nan,
@@ -545,7 +602,7 @@ def sanity(claim: str, *, measure: str, value: float, n: int, preliminary: bool 
         margin=None,
         equivalence_low=None,
         equivalence_high=None,
-        n=_validate.count(n, "n", func, low=1),
+        n=_checks.count(n, "n", func, low=1),
         n_b=None,
         effect_size=None,
         mde=None,
@@ -555,5 +612,5 @@ def sanity(claim: str, *, measure: str, value: float, n: int, preliminary: bool 
         family_size=1,
         rule=rule(SANITY),
         reason="true by definition",
-        preliminary=_validate.flag(preliminary, "preliminary", func),
+        preliminary=_checks.flag(preliminary, "preliminary", func),
     )

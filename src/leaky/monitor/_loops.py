@@ -193,9 +193,10 @@ def block_body(data):  # pragma: no cover - numba; one thread's rows of the team
 
 
 try:
-    block = cfunc(types.void(types.voidptr), nopython=True, cache=True)(block_body)
+    # numba's cfunc takes its compiler options as **options; its annotation misses them
+    block = cfunc(types.void(types.voidptr), nopython=True, cache=True)(block_body)  # type: ignore[call-arg]
 except RuntimeError as _err:  # no writable cache directory, as leaky._kernels
     if "cannot cache" not in str(_err):
         raise
     _no_cache("monitor block", _err)
-    block = cfunc(types.void(types.voidptr), nopython=True)(block_body)
+    block = cfunc(types.void(types.voidptr), nopython=True)(block_body)  # type: ignore[call-arg]

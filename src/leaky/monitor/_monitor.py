@@ -6,6 +6,7 @@ import contextlib
 import json
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,14 @@ from leaky.monitor._kinds import (
     _kind,
 )
 from leaky.monitor._report import MonitorReport, _layer_report
-from leaky.monitor._sites import _ORDER, _Group, _Intercept, _Thread, _Watched
+from leaky.monitor._sites import (
+    _ORDER,
+    _Group,
+    _Intercept,
+    _outside_compile,
+    _Thread,
+    _Watched,
+)
 from leaky.nn import _functional_calls
 
 if TYPE_CHECKING:
@@ -88,7 +96,7 @@ class DeadUnitMonitor:
         >>> mon.report().layers[0].dead
         [0]
         >>> print(mon.report())  # doctest: +ELLIPSIS
-        layer 1: 1 of 4 units dead (25%) — consider leaky.nn.convert
+        layer 1: 1 of 4 units dead (25%) — revive them with leaky.monitor.revive (ReDo): ...
         model: 1 of 4 units dead (25%), 0 in the negative regime, ...
     """
 
@@ -119,7 +127,7 @@ class DeadUnitMonitor:
         self.batches = 0
         self.skipped = 0
         self.snapshots = 0
-        named = dict(model.named_modules(remove_duplicate=False))
+        named = dict(_named_modules(model))
         chosen: list[tuple[str, nn.Module]]
         if modules is None:
             chosen = [(n, m) for n, m in named.items() if isinstance(m, ACTIVATIONS)]
@@ -158,7 +166,10 @@ class DeadUnitMonitor:
             self._watched[id(module)] = _Watched(self, module, group)
         # Intercept functional calls only where some module runs code of its own.
         self._intercept = self.functional and any(
-            type(m) not in _ACTIVATION_FREE and id(m) not in self._watched for m in model.modules()
+            type(m) not in _ACTIVATION_FREE
+            and id(m) not in self._watched
+            and not isinstance(m, _compiled_type())
+            for m in model.modules()
         )
         self._channel_first = [m for m in model.modules() if isinstance(m, _CHANNEL_FIRST)]
         self._handles: list[Any] = []
@@ -168,6 +179,7 @@ class DeadUnitMonitor:
         self._generation = 0  # one per ``with`` block: a thread's state from an old one is stale
         self._lock = threading.Lock()  # batches and skipped
         self._unreached_cache: list[tuple[str, str, tuple[str, ...]]] | None = None
+        self._warned_unused = False  # report() of a monitor never entered warns once
 
     def _dim(self, name: str) -> int | None:
         if isinstance(self.unit_dim, Mapping):
@@ -189,15 +201,19 @@ class DeadUnitMonitor:
     def __enter__(self) -> DeadUnitMonitor:
         if self._handles:
             raise RuntimeError("This DeadUnitMonitor is already active.")
-        self._handles.append(self.model.register_forward_pre_hook(self._begin))
-        self._handles.append(self.model.register_forward_hook(self._end, always_call=True))
+        # Every hook runs outside torch.compile's graph (``_outside_compile``).
+        begin, end = _outside_compile(self._begin), _outside_compile(self._end)
+        self._handles.append(self.model.register_forward_pre_hook(begin))
+        self._handles.append(self.model.register_forward_hook(end, always_call=True))
         for watched in self._watched.values():
             module = watched.module
             if not watched.always:
-                self._handles.append(module.register_forward_pre_hook(watched.pre_hook))
-            self._handles.append(module.register_forward_hook(watched.post_hook))
+                pre = _outside_compile(watched.pre_hook)
+                self._handles.append(module.register_forward_pre_hook(pre))
+            self._handles.append(module.register_forward_hook(_outside_compile(watched.post_hook)))
+        mark = _outside_compile(_mark_channels)
         for module in self._channel_first:  # tells a Conv1d's (N, C, L) from (N, L, F)
-            self._handles.append(module.register_forward_hook(_mark_channels))
+            self._handles.append(module.register_forward_hook(mark))
         self._generation += 1
         return self
 
@@ -331,6 +347,7 @@ class DeadUnitMonitor:
             if tau is None
             else _validate.positive_real(tau, "tau", "DeadUnitMonitor.report", zero=True)
         )
+        self._warn_if_unused()
         if _should_sync(sync):
             groups, batches, skipped = self._synced()
         else:
@@ -353,6 +370,21 @@ class DeadUnitMonitor:
             unreached=self._unreached(groups, batches),
         )
 
+    def _warn_if_unused(self) -> None:
+        """Warn once when the monitor was never entered and so has counted nothing."""
+        if self._generation or self._warned_unused or self.batches or self.skipped:
+            return
+        if any(group.sites for group in self._groups.values()):
+            return  # counts loaded by load_state_dict()
+        self._warned_unused = True
+        warnings.warn(
+            "This DeadUnitMonitor was never started, so it has counted nothing: use it as a "
+            "context manager around the training loop (`with DeadUnitMonitor(model) as mon:` "
+            "... then `mon.report()`); it watches only inside the `with` block.",
+            UserWarning,
+            stacklevel=3,
+        )
+
     def compute(self) -> MonitorReport:
         """``report()``, under torchmetrics' name."""
         return self.report()
@@ -363,11 +395,69 @@ class DeadUnitMonitor:
         report = self.report()
         step = self.snapshots if step is None else int(step)
         self.snapshots += 1
-        self.history.append(report.to_dict())
+        self.history.append({**report.to_dict(), "step": step})
         if self.on_snapshot is not None:
             self.on_snapshot(report, step)
         self.reset()
         return report
+
+    def plot_history(self, *, layers: bool = True) -> Any:
+        """Draw the snapshots in ``history`` over their steps; returns a matplotlib ``Figure``.
+
+        Left: the share of the model's units that are dead, in the negative regime,
+        near-dead and dormant; right (``layers=True``): per site, the share of its units
+        never positive (dead or negative-regime). Made with matplotlib's object API (no
+        ``pyplot``, no global state): show it in a notebook, or ``fig.savefig(path)``.
+        """
+        from leaky._imports import require_package
+
+        require_package("DeadUnitMonitor.plot_history", "matplotlib")
+        from matplotlib.figure import Figure
+
+        if not self.history:
+            raise ValueError(
+                "DeadUnitMonitor.plot_history() needs snapshots: call monitor.snapshot() "
+                "once an epoch (each adds one point to history)."
+            )
+        steps = [entry.get("step", k) for k, entry in enumerate(self.history)]
+        fig = Figure(figsize=(10 if layers else 5.5, 3.6), layout="constrained")
+        axes = fig.subplots(1, 2 if layers else 1, squeeze=False)[0]
+        model = axes[0]
+        for key, label in (
+            ("dead", "dead"),
+            ("negative_regime", "negative regime"),
+            ("near_dead", "near-dead"),
+            ("dormant", "dormant"),
+        ):
+            values = [
+                100 * entry[key] / entry["units"] if entry["units"] else 0.0
+                for entry in self.history
+            ]
+            model.plot(steps, values, marker="o", label=label)
+        model.set(xlabel="step", ylabel="% of the model's units", title="model")
+        model.legend(fontsize="small")
+        if layers:
+            ax = axes[1]
+            names = dict.fromkeys(
+                layer["name"] for entry in self.history for layer in entry["layers"]
+            )
+            for name in names:
+                points = [
+                    (
+                        step,
+                        100 * (len(layer["dead"]) + len(layer["negative_regime"])) / layer["units"],
+                    )
+                    for step, entry in zip(steps, self.history, strict=True)
+                    for layer in entry["layers"]
+                    if layer["name"] == name and layer["units"]
+                ]
+                if points:
+                    x, y = zip(*points, strict=True)
+                    ax.plot(x, y, marker="o", label=_plain(name))
+            ax.set(xlabel="step", ylabel="% of the site's units never positive", title="sites")
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize="small")
+        return fig
 
     # -- checkpoints ---------------------------------------------------------------------
 
@@ -625,6 +715,48 @@ class DeadUnitMonitor:
         )
 
 
+def _plain(text: str) -> str:
+    """``text`` as matplotlib must draw it: literally (a ``$`` would start mathtext)."""
+    return text.replace("$", r"\$")
+
+
+def _compiled_type() -> type:
+    """``torch.compile``'s wrapper of a module (``OptimizedModule``), or a type nothing is
+    when torch._dynamo was never imported (then nothing was compiled)."""
+    dynamo = sys.modules.get("torch._dynamo.eval_frame")
+    return getattr(dynamo, "OptimizedModule", _NeverCompiled)
+
+
+class _NeverCompiled:
+    pass
+
+
+def _named_modules(
+    model: nn.Module, remove_duplicate: bool = False
+) -> Iterator[tuple[str, nn.Module]]:
+    """``model.named_modules()`` named as the uncompiled model's: ``torch.compile``'s
+    wrapper holds the model as ``_orig_mod``, a name the user never wrote (a compiled
+    model's ``_orig_mod.net.1`` is ``net.1``; the wrapper and its module share a name)."""
+    compiled = _compiled_type()
+    seen: set[int] = set()
+
+    def walk(module: nn.Module, name: str) -> Iterator[tuple[str, nn.Module]]:
+        if remove_duplicate:
+            if id(module) in seen:
+                return
+            seen.add(id(module))
+        yield name, module
+        for child_name, child in module._modules.items():
+            if child is None:
+                continue
+            if child_name == "_orig_mod" and isinstance(module, compiled):
+                yield from walk(child, name)
+            else:
+                yield from walk(child, f"{name}.{child_name}" if name else child_name)
+
+    return walk(model, "")
+
+
 def _width(module: nn.Module, before: tuple[int, bool] | None) -> tuple[int, bool] | None:
     """The units of ``module``'s output in a ``nn.Sequential``, ``before`` its input's."""
     if isinstance(module, nn.Linear):
@@ -664,7 +796,9 @@ def _scan_model(model: nn.Module, watched: set[int]) -> list[tuple[str, str, tup
     submodule and ``leaky_relu`` are not ``relu``)."""
     found: list[tuple[str, str, tuple[str, ...]]] = []
     script_prefixes: list[str] = []
-    for name, module in model.named_modules():
+    for name, module in _named_modules(model, remove_duplicate=True):
+        if isinstance(module, _compiled_type()):
+            continue  # torch.compile's wrapper: its module is scanned under the same name
         if any(name.startswith(p) for p in script_prefixes):
             continue
         label = name or "<root>"

@@ -338,7 +338,7 @@ class _Graph:
     # -- naming
 
     def _module(self, node: fx.Node) -> nn.Module | None:
-        return self.modules.get(node.target) if node.op == "call_module" else None  # type: ignore[arg-type]
+        return self.modules.get(node.target) if node.op == "call_module" else None
 
     def _what(self, node: fx.Node) -> str:
         if node.op == "call_module":
@@ -357,6 +357,7 @@ class _Graph:
     @staticmethod
     def _label(node: fx.Node) -> str | None:
         """How the monitor names a functional activation call ("F.relu", "Tensor.relu")."""
+        func: object
         if node.op == "call_function":
             func = node.target
         elif node.op == "call_method":

@@ -83,6 +83,17 @@ class _Group:
         return [self.name]
 
 
+def _outside_compile(hook: Any) -> Any:
+    """``hook`` as torch.compile (dynamo) must run it: eagerly, never traced.
+
+    The counting calls numba loops and NumPy, which dynamo cannot trace: traced, each
+    call warned and recompiled until ``recompile_limit``. Disabled, a hook is one graph
+    break in a compiled forward, and its counts are those of the eager model. Imports
+    ``torch._dynamo`` (``torch.compile`` and every optimizer step import it already).
+    """
+    return torch.compiler.disable(hook, recursive=True)
+
+
 # The layers' hooks run inside the monitored forward, where the functional interception
 # is active: their own counting must not go through it (each call would cost a Python
 # round trip).
@@ -143,9 +154,15 @@ class _Intercept(TorchFunctionMode):
     counting below it are not intercepted again.
     """
 
+    _wrapped = False  # __torch_function__ wrapped by ``_outside_compile`` yet
+
     def __init__(self, monitor: DeadUnitMonitor) -> None:
         super().__init__()
         self.monitor = monitor
+        cls = type(self)
+        if not cls._wrapped:  # once, here: wrapping imports torch._dynamo
+            cls.__torch_function__ = _outside_compile(cls.__torch_function__)  # type: ignore[method-assign]
+            cls._wrapped = True
 
     def __torch_function__(
         self,

@@ -170,16 +170,12 @@ def plan(scale: str, seed: int = 0) -> Config:
     )
 
 
-DEPENDS = ("leaky.functional", "leaky.nn")
-
-
 def tasks(config: Config) -> list[Task]:
     return [
         Task(
             NAME,
             "leaky.lab.experiments.born_dead:cell",
             c,
-            depends=DEPENDS,
             label=f"{c.arm.label}, width {c.width}",
         )
         for c in config.cells()
@@ -218,7 +214,7 @@ def _layers(
 
 
 def _forward(x: np.ndarray, layers: list, slope: float, dtype: type) -> np.ndarray:
-    h = np.broadcast_to(x.astype(dtype), (layers[0][0].shape[0], *x.shape))
+    h: np.ndarray = np.broadcast_to(x.astype(dtype), (layers[0][0].shape[0], *x.shape))
     for i, (w, b) in enumerate(layers):
         h = h @ w.astype(dtype) + b.astype(dtype)
         if i < len(layers) - 1:
@@ -343,7 +339,8 @@ class Result:
     def pooled_untrainable(self, label: str) -> tuple[int, int]:
         """(untrainable, trained) of an arm over every trained width and depth."""
         chosen = [p for p in self.for_arm(label) if p.untrainable_count is not None]
-        return sum(p.untrainable_count for p in chosen), sum(p.train_trials for p in chosen)
+        counts = [p.untrainable_count for p in chosen if p.untrainable_count is not None]
+        return sum(counts), sum(p.train_trials for p in chosen)
 
     def to_dict(self) -> dict[str, Any]:
         points = []
@@ -373,9 +370,9 @@ class Result:
                 p["width"],
                 p["depth"],
                 p["trials"],
-                prop(p["near"]),
-                prop(p["exact32"]),
-                prop(p["exact64"]),
+                stats.Proportion(**p["near"]),
+                stats.Proportion(**p["exact32"]),
+                stats.Proportion(**p["exact64"]),
                 prop(p["untrainable"]),
                 p["untrainable_count"],
                 p["train_trials"],

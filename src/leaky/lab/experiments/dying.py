@@ -46,9 +46,6 @@ ARMS = (0.0, 0.01, 0.1, 0.3, "gelu")
 NEAR_DEAD = 0.01  # positive on fewer than this fraction of the inputs
 MARGIN = 5.0  # percentage points of units: the smallest difference that matters
 CHANCE = data.chance("spirals")  # the accuracy a failed run is counted at
-DEPENDS = ("leaky.lab.models", "leaky.lab.data", "leaky.nn", "leaky._torch", "leaky._kernels")
-MONITOR = ("leaky.monitor._kinds", "leaky.monitor._counting", "leaky.monitor._sites")
-MONITOR += ("leaky.monitor._report", "leaky.monitor._monitor", "leaky.monitor._revive")
 REVIVAL_ARMS = ("relu", "relu+redo", "leaky")  # ReLU, ReLU revived by ReDo, Leaky ReLU 0.01
 REVIVAL_LABELS = {
     "relu": "ReLU (slope 0)",
@@ -133,7 +130,6 @@ def tasks(config: Config) -> list[Task]:
             NAME,
             "leaky.lab.batched:train",
             config.train_config(setting, arm),
-            depends=DEPENDS,
             label=f"spirals {setting.name} {activation_label(arm)}",
         )
         for setting in config.settings
@@ -149,7 +145,6 @@ def tasks(config: Config) -> list[Task]:
             RevivalConfig(
                 arm, shock.lr, shock.shock, config.seeds, config.steps, config.revive_every
             ),
-            depends=(*DEPENDS, *MONITOR),
             label=f"spirals {shock.name} {REVIVAL_LABELS[arm]} (Sequential MLP)",
         )
         for arm in REVIVAL_ARMS
@@ -223,12 +218,9 @@ def revival(config: RevivalConfig) -> dict[str, Any]:
         for seed in config.seeds:
             g = torch.Generator().manual_seed(int(seed))
             h = config.hidden
+            first, second = nn.Linear(ds.features, h), nn.Linear(h, h)
             model = nn.Sequential(
-                nn.Linear(ds.features, h),
-                LeakyReLU(slope),
-                nn.Linear(h, h),
-                LeakyReLU(slope),
-                nn.Linear(h, ds.classes),
+                first, LeakyReLU(slope), second, LeakyReLU(slope), nn.Linear(h, ds.classes)
             )
             with torch.no_grad():
                 for layer in model:
@@ -236,8 +228,8 @@ def revival(config: RevivalConfig) -> dict[str, Any]:
                         bound = 1 / math.sqrt(layer.in_features)
                         nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=g)
                         layer.bias.uniform_(-bound, bound, generator=g)
-                model[0].bias.sub_(config.shock)
-                model[2].bias.sub_(config.shock)
+                first.bias.sub_(config.shock)
+                second.bias.sub_(config.shock)
             opt = torch.optim.SGD(model.parameters(), lr=config.lr)
             start = _near_dead_percent(model, x)
             revived = 0

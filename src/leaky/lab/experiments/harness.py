@@ -16,7 +16,6 @@ from leaky.lab.store import Outcome, Task
 
 NAME = "harness"
 TITLE = "Is the harness sound? (MNIST-1D, the paper's Table 1)"
-DEPENDS = ("leaky.lab.models", "leaky.lab.data", "leaky.nn", "leaky._torch", "leaky._kernels")
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ def _configs(config: Config) -> list[Any]:
 
 def tasks(config: Config) -> list[Task]:
     return [
-        Task(NAME, "leaky.lab.batched:train", c, depends=DEPENDS, label=f"harness {c.model}")
+        Task(NAME, "leaky.lab.batched:train", c, label=f"harness {c.model}")
         for c in _configs(config)
     ]
 

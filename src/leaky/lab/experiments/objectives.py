@@ -15,41 +15,17 @@ and the batch order.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import math
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, Literal
+
+from leaky.lab._threads import one_thread
 
 EPOCHS = 10
 WIDTH = 64
 DEPTH = 3
 BATCH_SIZE = 32
-
-_threads_lock = threading.Lock()
-_threads_users = 0
-_threads_before = 0
-
-
-@contextlib.contextmanager
-def _one_torch_thread() -> Iterator[None]:
-    """PyTorch on one thread while any objective runs (tiny models: faster, and the same
-    reduction order every time); the first to enter sets it, the last to leave restores it."""
-    import torch
-
-    global _threads_users, _threads_before
-    with _threads_lock:
-        if _threads_users == 0:
-            _threads_before = torch.get_num_threads()
-            torch.set_num_threads(1)
-        _threads_users += 1
-    try:
-        yield
-    finally:
-        with _threads_lock:
-            _threads_users -= 1
-            if _threads_users == 0:
-                torch.set_num_threads(_threads_before)
 
 
 def train_mlp(dataset: str, negative_slope: float, seed: int, lr: float) -> float:
@@ -61,7 +37,7 @@ def train_mlp(dataset: str, negative_slope: float, seed: int, lr: float) -> floa
     """
     from leaky.lab.data import load
 
-    with _one_torch_thread():  # one split for every run (seed 0): seeds vary the init
+    with one_thread():  # one split for every run (seed 0): seeds vary the init
         return _train(load(dataset, seed=0), negative_slope, seed, lr)
 
 
@@ -132,3 +108,39 @@ OBJECTIVES: dict[str, Callable[[float, int], float]] = {
     "digits-mlp": digits_mlp,
     "blobs-mlp": blobs_mlp,
 }
+
+
+def resolve(
+    name: str,
+    param: str = "objective",
+    func: str = "leaky compare",
+    load: Callable[[str], Any] | None = None,
+) -> Callable[[float, int], float]:
+    """An objective by name: a built-in one (``digits-mlp``), or ``pkg.module:function``.
+
+    The one resolver of ``leaky tune`` and ``leaky compare`` (and of compare's tasks, in
+    whatever process runs them). ``load`` imports a ``pkg.module:function`` (default:
+    ``leaky.lab._checks.load_object``; the CLI passes its own, which imports leaky's
+    dependencies first and reports the user's import errors in one line).
+
+    Example:
+        >>> resolve("digits-mlp") is digits_mlp
+        True
+        >>> resolve("nope", "--objective", "leaky tune")
+        Traceback (most recent call last):
+          ...
+        ValueError: The '--objective' parameter of leaky tune must be a built-in objective (digits-mlp, blobs-mlp) or 'pkg.module:function'. Got 'nope' instead.
+    """  # noqa: E501
+    if name in OBJECTIVES:
+        return OBJECTIVES[name]
+    if ":" not in name:
+        raise ValueError(
+            f"The '{param}' parameter of {func} must be a built-in objective "
+            f"({', '.join(OBJECTIVES)}) or 'pkg.module:function'. Got {name!r} instead."
+        )
+    if load is None:
+        from leaky.lab import _checks
+
+        load = functools.partial(_checks.load_object, param=param, func=func)
+    objective: Callable[[float, int], float] = load(name)
+    return objective

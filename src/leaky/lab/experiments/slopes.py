@@ -11,11 +11,15 @@ split held out of the training set for every choice, the test set read once:
 - **claim 5, "the slope is worth tuning"**: the slope chosen on validation against the
   document's default 0.01, on test accuracy, paired over seeds, with an equivalence margin
   of 1 point; every slope against ReLU, Holm-corrected, for "What should I use?";
-- **claim 3b, "sparse activation"**: at the end of training, per hidden layer, over the
-  whole validation split: the fraction of outputs near zero (|h| below 5 % of the layer's
-  mean |h|), the Hoyer sparsity of each example's activation vector, and the exact-zero
-  fraction; Leaky ReLU against the linear control (is it sparser than a network without the
-  activation's sparsity?) and against ReLU (how close?).
+- **claim 3b, "similar to ReLU, Leaky ReLU encourages sparsity"**: at the end of training,
+  per hidden layer, over the whole validation split, judged against ReLU (how much of
+  ReLU's sparsity remains?) by three measures fixed in advance (``PREREGISTERED_3B``): the
+  fraction of outputs near zero at ``|h| < SPARSITY_CUT`` x the layer's mean |h| (a cut-off
+  ten times below the smallest slope, so that it does not decide the answer by itself; the
+  whole curve over cut-offs is stored and drawn), the Hoyer sparsity of each example's
+  activation vector (no cut-off at all), and a functional test: the test accuracy lost when
+  the trained network's negative outputs are zeroed (evaluated with slope 0). Leaky ReLU
+  against the identity (is it sparser than a linear network at all?) is a secondary.
 
 A failed run (diverged) stays in: its accuracy counts as chance (10 %), its sparsity as
 missing (the comparison then uses the seeds both arms have).
@@ -44,8 +48,27 @@ ARMS = (*SLOPES, 1.0, "gelu")
 DEFAULT_SLOPE = 0.01  # the seed document's "typically ... 0.01"
 ACC_MARGIN = 1.0  # accuracy points: the smallest difference in test accuracy that matters
 SPARSITY_MARGIN = 5.0  # percentage points of near-zero outputs
+SPARSITY_CUT = 1e-3  # near zero: |h| below this times the layer's mean |h| (< the slopes)
+HOYER_MARGIN = 0.05  # Hoyer sparsity (0 dense .. 1 one-hot)
+ABLATION_MARGIN = 1.0  # accuracy points lost when the negative outputs are zeroed
+PREREGISTERED_3B = {
+    "measure": (
+        f"outputs near zero: |h| < {SPARSITY_CUT:g} x the layer's mean |h| (below the smallest "
+        "slope; the curve over cut-offs is shown), % of a layer's outputs"
+    ),
+    "comparison": (
+        f"Leaky ReLU 0.01 against ReLU, paired over seeds: about as sparse, within "
+        f"{SPARSITY_MARGIN:g} points (TOST)"
+    ),
+    "co-primary": f"Hoyer sparsity, Leaky 0.01 against ReLU, within {HOYER_MARGIN:g} (TOST)",
+    "functional": (
+        f"test accuracy lost when Leaky 0.01's negative outputs are zeroed, within "
+        f"{ABLATION_MARGIN:g} point (TOST): its negative-regime outputs are inactive"
+    ),
+    "control": "Leaky ReLU 0.01 gives more near-zero outputs than the identity (slope 1)",
+}
+"""Claim 3b's measures, margins and comparisons, fixed before the run."""
 CHANCE = data.chance("mnist1d")  # the accuracy a failed run is counted at
-DEPENDS = ("leaky.lab.models", "leaky.lab.data", "leaky.nn", "leaky._torch", "leaky._kernels")
 
 
 @dataclass(frozen=True)
@@ -78,6 +101,7 @@ class Config:
             val=self.val,
             stats_steps=(steps,),
             stats_split="val",
+            ablate=isinstance(arm, float),  # leaky's slopes: the functional test of 3b
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -120,7 +144,6 @@ def tasks(config: Config) -> list[Task]:
             NAME,
             "leaky.lab.batched:train",
             config.train_config(model, arm),
-            depends=DEPENDS,
             label=f"MNIST-1D {model} {activation_label(arm)}",
         )
         for model in config.models
@@ -134,8 +157,12 @@ def tasks(config: Config) -> list[Task]:
 def sparsity(result: TrainResult) -> dict[str, np.ndarray]:
     """Per member, averaged over the hidden layers at the last measured step: the near-zero
     fraction, the Hoyer sparsity and the exact-zero fraction (NaN for a diverged member)."""
-    keys = ("near_zero", "hoyer", "exact_zero", "positive")
+    from leaky.lab.batched import NEAR_ZERO_CURVE
+
+    keys = ("near_zero", "hoyer", "exact_zero", "positive", "near_zero_strict")
     out = {k: np.full(len(result.members), math.nan) for k in keys}
+    out["curve"] = np.full((len(result.members), len(NEAR_ZERO_CURVE)), math.nan)
+    cut = NEAR_ZERO_CURVE.index(SPARSITY_CUT)
     for i, member in enumerate(result.members):
         if member.diverged or not member.activations:
             continue
@@ -144,6 +171,10 @@ def sparsity(result: TrainResult) -> dict[str, np.ndarray]:
         out["hoyer"][i] = np.mean([s.hoyer for s in snap.sites])
         out["exact_zero"][i] = np.mean([np.mean(s.zero_fraction) for s in snap.sites])
         out["positive"][i] = np.mean([np.mean(s.positive_fraction) for s in snap.sites])
+        if all(s.near_zero_curve for s in snap.sites):
+            curve = np.mean([s.near_zero_curve for s in snap.sites], axis=0)
+            out["curve"][i] = curve
+            out["near_zero_strict"][i] = curve[cut]
     return out
 
 
@@ -161,6 +192,9 @@ class Arm:
     hoyer: tuple[float, ...]
     exact_zero: tuple[float, ...]  # percent
     error: str | None = None
+    near_zero_strict: tuple[float, ...] = ()  # percent at SPARSITY_CUT, per seed
+    near_zero_curve: tuple[float, ...] = ()  # percent at each NEAR_ZERO_CURVE cut, mean
+    ablated_test_acc: tuple[float, ...] = ()  # percent, negative outputs zeroed, per seed
 
     @property
     def label(self) -> str:
@@ -214,6 +248,9 @@ class Result:
                 floats(a["hoyer"]),
                 floats(a["exact_zero"]),
                 a["error"],
+                floats(a.get("near_zero_strict", ())),
+                floats(a.get("near_zero_curve", ())),
+                floats(a.get("ablated_test_acc", ())),
             )
             for a in d["arms"]
         )
@@ -228,6 +265,8 @@ def _arm(model: str, arm: float | str, config: Config, outcome: Outcome) -> Arm:
     val = np.where(bad, CHANCE, result.final("val_acc")) * 100
     test = np.where(bad, CHANCE, result.final("test_acc")) * 100
     sp = sparsity(result)
+    curve = sp["curve"][np.isfinite(sp["curve"]).all(axis=1)]
+    ablated = [m.ablated_test_acc for m in result.members]
     return Arm(
         model,
         arm,
@@ -238,6 +277,13 @@ def _arm(model: str, arm: float | str, config: Config, outcome: Outcome) -> Arm:
         tuple(map(float, sp["near_zero"] * 100)),
         tuple(map(float, sp["hoyer"])),
         tuple(map(float, sp["exact_zero"] * 100)),
+        near_zero_strict=tuple(map(float, sp["near_zero_strict"] * 100)),
+        near_zero_curve=tuple(map(float, curve.mean(axis=0) * 100)) if len(curve) else (),
+        ablated_test_acc=(
+            tuple(math.nan if bad[i] or v is None else 100 * v for i, v in enumerate(ablated))
+            if all(v is not None for v in ablated)
+            else ()
+        ),
     )
 
 
@@ -268,18 +314,69 @@ def accuracy_comparison(a: Arm, b: Arm, kind: str = verdicts.GREATER) -> verdict
     )
 
 
-def sparsity_comparison(a: Arm, b: Arm, kind: str = verdicts.GREATER) -> verdicts.Comparison | None:
-    """Near-zero outputs of ``a`` against ``b``, paired over seeds, margin ``SPARSITY_MARGIN``."""
+def sparsity_comparison(
+    a: Arm, b: Arm, kind: str = verdicts.GREATER, key: str = "near_zero_strict"
+) -> verdicts.Comparison | None:
+    """Near-zero outputs (``key``) of ``a`` against ``b``, paired, margin ``SPARSITY_MARGIN``."""
     if a.error or b.error:
         return None
-    x, y = _pairs(a, b, "near_zero")
+    x, y = _pairs(a, b, key)
     if len(x) < 2:
         return None
+    cut = SPARSITY_CUT if key == "near_zero_strict" else 0.05
+    what = {
+        verdicts.GREATER: f"gives more near-zero outputs than {b.label}",
+        verdicts.LESS: f"gives fewer near-zero outputs than {b.label}",
+        verdicts.NO_DIFFERENCE: f"is about as sparse as {b.label}",
+    }[kind]
     return verdicts.compare(
         x,
         y,
-        claim=f"{a.label} gives more near-zero outputs than {b.label} ({a.model})",
-        measure="outputs near zero (% of a layer's outputs, |h| < 5 % of its mean |h|)",
+        claim=f"{a.label} {what} ({a.model})",
+        measure=f"outputs near zero (% of a layer's outputs, |h| < {cut:g} x its mean |h|)",
         margin=SPARSITY_MARGIN,
         kind=kind,
+    )
+
+
+def hoyer_comparison(
+    a: Arm, b: Arm, kind: str = verdicts.NO_DIFFERENCE
+) -> verdicts.Comparison | None:
+    """Hoyer sparsity of ``a`` against ``b``, paired over seeds, margin ``HOYER_MARGIN``."""
+    if a.error or b.error:
+        return None
+    x, y = _pairs(a, b, "hoyer")
+    if len(x) < 2:
+        return None
+    what = "is about as sparse as" if kind == verdicts.NO_DIFFERENCE else "is sparser than"
+    return verdicts.compare(
+        x,
+        y,
+        claim=f"{a.label} {what} {b.label} by Hoyer's measure ({a.model})",
+        measure="Hoyer sparsity of a layer's output vector (0 dense, 1 one-hot)",
+        margin=HOYER_MARGIN,
+        kind=kind,
+    )
+
+
+def ablation_comparison(a: Arm) -> verdicts.Comparison | None:
+    """Test accuracy of ``a`` as trained against the same network with its negative outputs
+    zeroed: is nothing lost (within ``ABLATION_MARGIN``)?"""
+    if a.error or not a.ablated_test_acc:
+        return None
+    x = np.asarray(a.test_acc, dtype=float)
+    y = np.asarray(a.ablated_test_acc, dtype=float)
+    both = np.isfinite(x) & np.isfinite(y)
+    if both.sum() < 2:
+        return None
+    return verdicts.compare(
+        x[both],
+        y[both],
+        claim=(
+            f"zeroing {a.label}'s negative outputs after training costs no accuracy: they are "
+            f"inactive ({a.model})"
+        ),
+        measure="test accuracy (points): as trained, minus with the negative outputs zeroed",
+        margin=ABLATION_MARGIN,
+        kind=verdicts.NO_DIFFERENCE,
     )

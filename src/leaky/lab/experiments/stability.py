@@ -1,147 +1,179 @@
 """Claim 4, stability: does Leaky ReLU train more stably than ReLU when training is made hard?
 
 The seed document says Leaky ReLU "introduces a more stable and robust training process".
-Stability is what fails at high learning rates, so the test is a learning-rate grid, per
-activation, with every run kept:
+Stability is what fails when the learning rate grows, so the test is a learning rate x
+slope grid on MNIST-1D, every run kept. The measure, the failure rule, the comparison and
+the test are fixed here, before any run (``PREREGISTERED``; a test pins them):
 
-- **settings**: the MNIST-1D paper's MLP on generated spirals with plain SGD (learning rates
-  geometric from 1 to 4, where runs start to fail), and the same MLP on MNIST-1D with Adam
-  at learning rates above the paper's 0.01 (0.02 to 0.5);
-- **arms**: ReLU (leaky's layer with slope 0, the same code as every other arm), Leaky ReLU
-  0.01 (the document's typical value), 0.1 and 0.3, and two controls: the identity (slope 1,
-  a linear network) and GELU (a smooth activation);
-- **a failure** is a run whose loss stops being finite, or whose final training loss is above
-  its initial one, or whose final training accuracy stays below chance + 15 points (a run
-  that "survives" by collapsing to chance is a failure too). Failed runs stay in every
-  denominator, every figure and every mean: their test accuracy counts as chance.
+- **settings**: the MNIST-1D paper's MLP with its residual connection (``mlp``) and without
+  it (``mlp-plain``: nothing bypasses a dead layer), each with Adam and with SGD with
+  momentum 0.9, at six learning rates each (Adam's include the paper's 0.01);
+- **arms**: ReLU (leaky's function with slope 0: only the slope differs), Leaky ReLU 0.01
+  (the document's typical value), 0.1 and 0.3, GELU (a smooth activation), and the
+  identity (slope 1, a linear network) as a labelled capacity control;
+- **a failed run**: its loss was not finite at some step (it diverged), or its final
+  validation accuracy is below the linear floor: the mean validation accuracy of logistic
+  regression trained in the same study (the paper's recipe, Adam 0.01, the same steps and
+  seeds). A run whose loss ends above where it started but that still beats the floor is a
+  **loss spike**: counted and shown, never a failure. A finite run's accuracy is its own,
+  never replaced;
+- **the comparison**: each arm against ReLU, failure counts per stratum (setting x learning
+  rate, the same seeds in both arms: matched denominators), tested by Cochran-Mantel-
+  Haenszel (``verdicts.compare_failures_stratified``); the primary claim is "Leaky 0.01
+  fails less often than ReLU" over every stratum, and per setting as secondaries;
+- **descriptively**, per arm and setting: accuracy against the learning rate with
+  intervals, divergences, spikes, and the learning-rate window: the grid's learning rates
+  within ``WINDOW_POINTS`` of the arm's best mean validation accuracy.
 
-Each cell (setting, arm, learning rate) is one task: all its seeds trained as one batched
-model (``leaky.lab.batched.train``). ``summarize`` turns the stored results into failure
-rates with Wilson intervals, the critical learning rate per arm (the smallest one where
-half the runs or more fail) and Fisher's exact test of each arm against ReLU, per cell and
-pooled over a setting's learning rates; ``leaky.lab.claims`` judges them.
+Each setting's whole grid of leaky's slopes (every slope x learning rate x seed) trains as
+one batched model (``TrainConfig(slopes=..., lrs=...)``), GELU's learning rates as another,
+the linear floor as a third task: a setting costs about what one run per member costs.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-from leaky.lab import stats, verdicts
+from leaky.lab import data, stats, verdicts
 from leaky.lab.batched import TrainConfig, TrainResult
-from leaky.lab.models import activation_label, canonical_activation
+from leaky.lab.models import activation_label
 from leaky.lab.store import Outcome, Task
 
 NAME = "stability"
 TITLE = "Stability under high learning rates (claim 4)"
-CHANCE_MARGIN = 0.15  # a run whose final training accuracy is below chance + this failed
-ARMS = (0.0, 0.01, 0.1, 0.3, 1.0, "gelu")
-DEPENDS = ("leaky.lab.models", "leaky.lab.data", "leaky.nn", "leaky._torch", "leaky._kernels")
+RELU = 0.0
+SLOPES = (0.0, 0.01, 0.1, 0.3, 1.0)  # leaky's function: ReLU, three slopes, the identity
+SMOOTH = ("gelu",)
+ARMS: tuple[float | str, ...] = (*SLOPES, *SMOOTH)
+CAPACITY_CONTROL = 1.0  # the identity: a linear network, labelled as a control
+PRIMARY_ARM = 0.01
+WINDOW_POINTS = 1.0  # the learning-rate window: within this many points of the arm's best
+FLOOR_RECIPE: dict[str, Any] = {"model": "logistic", "optimizer": "adam", "lr": 0.01}
+LRS: dict[str, tuple[float, ...]] = {
+    "adam": (0.003, 0.01, 0.03, 0.1, 0.2, 0.5),
+    "sgd-momentum": (0.01, 0.03, 0.1, 0.3, 1.0, 3.0),
+}
+PREREGISTERED = {
+    "measure": "failure rate over every setting and learning rate of the grid",
+    "failure": (
+        "the loss is not finite at some step, or the final validation accuracy is below the "
+        "linear floor (logistic regression, Adam 0.01, the same steps and seeds)"
+    ),
+    "spike": "a finite run whose final training loss is above its initial one (not a failure)",
+    "comparison": "Leaky ReLU 0.01 against ReLU, the same seeds in every stratum",
+    "test": "Cochran-Mantel-Haenszel over the strata (setting x learning rate), two-sided",
+    "alpha": verdicts.ALPHA,
+    "family": "every arm against ReLU over all strata, and Leaky 0.01 per setting (Holm)",
+    "window": f"learning rates within {WINDOW_POINTS:g} point of the arm's best validation "
+    "accuracy",
+}
+"""Claim 4's measure, failure rule, comparison and test, fixed before the run."""
 
 
 @dataclass(frozen=True)
 class Setting:
-    """One model, data set and optimiser, and its learning-rate grid."""
+    """One model variant and optimiser on MNIST-1D, and its learning-rate grid."""
 
     name: str
-    model: str
-    dataset: str
+    model: str  # "mlp" (residual, the paper's) or "mlp-plain"
     optimizer: str
     lrs: tuple[float, ...]
     steps: int
-    batch_size: int
-    classes: int
-    arms: tuple[float | str, ...] | None = None  # fewer arms than the study's (cost)
+    batch_size: int = 100
 
-    def train_config(self, activation: float | str, lr: float, seeds: Sequence[int]) -> TrainConfig:
+    def config(self, seeds: Sequence[int], **grid: Any) -> TrainConfig:
         return TrainConfig(
             model=self.model,
-            dataset=self.dataset,
-            activation=activation,
+            dataset="mnist1d",
             seeds=tuple(seeds),
             optimizer=self.optimizer,
-            lr=lr,
             batch_size=self.batch_size,
             steps=self.steps,
             eval_every=0,
+            **grid,
         )
 
 
 @dataclass(frozen=True)
 class Config:
     settings: tuple[Setting, ...]
-    arms: tuple[float | str, ...] = ARMS
+    slopes: tuple[float, ...] = SLOPES
+    smooth: tuple[str, ...] = SMOOTH
     seeds: tuple[int, ...] = tuple(range(10))
 
-    def arms_of(self, setting: Setting) -> tuple[float | str, ...]:
-        return tuple(a for a in self.arms if setting.arms is None or a in setting.arms)
+    @property
+    def arms(self) -> tuple[float | str, ...]:
+        return (*self.slopes, *self.smooth)
+
+    @property
+    def steps(self) -> int:
+        return self.settings[0].steps
+
+    def floor_config(self) -> TrainConfig:
+        return TrainConfig(
+            dataset="mnist1d",
+            activation=None,
+            seeds=self.seeds,
+            steps=self.steps,
+            eval_every=0,
+            **FLOOR_RECIPE,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "settings": [asdict(s) for s in self.settings],
-            "arms": list(self.arms),
+            "slopes": list(self.slopes),
+            "smooth": list(self.smooth),
             "seeds": list(self.seeds),
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Config:
         settings = tuple(Setting(**{**s, "lrs": tuple(s["lrs"])}) for s in d["settings"])
-        return cls(settings, tuple(d["arms"]), tuple(d["seeds"]))
+        return cls(settings, tuple(d["slopes"]), tuple(d["smooth"]), tuple(d["seeds"]))
 
 
-def _geometric(low: float, high: float, n: int) -> tuple[float, ...]:
-    return tuple(float(f"{v:.3g}") for v in np.geomspace(low, high, n))
+def settings(steps: int, lrs: Mapping[str, tuple[float, ...]] = LRS) -> tuple[Setting, ...]:
+    """The four settings: with and without the residual connection, Adam and SGD-momentum."""
+    return tuple(
+        Setting(f"{variant}, {opt_name}", model, opt, lrs[opt], steps)
+        for variant, model in (("residual MLP", "mlp"), ("plain MLP", "mlp-plain"))
+        for opt, opt_name in (("adam", "Adam"), ("sgd-momentum", "SGD-momentum"))
+    )
 
 
 def plan(scale: str, seed: int = 0) -> Config:
     """The grid for a scale: ``quick`` (a smoke run), ``standard`` or ``full``."""
     base = 1000 * seed
     if scale == "quick":
+        quick_lrs = {opt: (lrs[1], lrs[-2]) for opt, lrs in LRS.items()}
         return Config(
-            (Setting("spirals, SGD", "mlp", "spirals", "sgd", (0.3, 1.0), 150, 32, 2),),
-            arms=(0.0, 0.01, 1.0),
+            settings(60, quick_lrs)[::3],  # the residual MLP with Adam, the plain with SGD-m
+            slopes=(0.0, 0.01),
+            smooth=(),
             seeds=tuple(base + s for s in range(3)),
         )
-    n_seeds, steps, lrs = (10, 1000, 5) if scale == "standard" else (20, 3000, 7)
-    mnist_arms = (0.0, 0.01, 0.1, "gelu") if scale == "standard" else None
-    return Config(
-        (
-            Setting(
-                "spirals, SGD", "mlp", "spirals", "sgd", _geometric(1.0, 4.0, lrs), steps, 32, 2
-            ),
-            Setting(
-                "MNIST-1D, Adam",
-                "mlp",
-                "mnist1d",
-                "adam",
-                _geometric(0.02, 0.5, lrs - 1),
-                steps,
-                100,
-                10,
-                arms=mnist_arms,
-            ),
-        ),
-        seeds=tuple(base + s for s in range(n_seeds)),
-    )
+    n_seeds, steps = (10, 300) if scale == "standard" else (20, 1000)
+    return Config(settings(steps), seeds=tuple(base + s for s in range(n_seeds)))
 
 
 def tasks(config: Config) -> list[Task]:
-    return [
-        Task(
-            NAME,
-            "leaky.lab.batched:train",
-            setting.train_config(arm, lr, config.seeds),
-            depends=DEPENDS,
-            label=f"{setting.name} {activation_label(arm)} lr {lr:g}",
-        )
-        for setting in config.settings
-        for arm in config.arms_of(setting)
-        for lr in setting.lrs
-    ]
+    """Per setting: the slopes' grid as one task and the smooth arms' as another; the floor."""
+    out = [Task(NAME, "leaky.lab.batched:train", config.floor_config(), label="linear floor")]
+    for s in config.settings:
+        if config.slopes:
+            grid = s.config(config.seeds, activation=config.slopes[0])
+            grid = grid.replace(slopes=config.slopes, lrs=s.lrs)
+            out.append(Task(NAME, "leaky.lab.batched:train", grid, label=f"{s.name} slopes"))
+        for arm in config.smooth:
+            smooth = s.config(config.seeds, activation=arm, lrs=s.lrs)
+            out.append(Task(NAME, "leaky.lab.batched:train", smooth, label=f"{s.name} {arm}"))
+    return out
 
 
 # --- summary ---------------------------------------------------------------------------
@@ -149,7 +181,7 @@ def tasks(config: Config) -> list[Task]:
 
 @dataclass(frozen=True)
 class Cell:
-    """One setting, arm and learning rate: its runs' fates and final test accuracies."""
+    """One setting, arm and learning rate: its runs' fates and accuracies (per seed)."""
 
     setting: str
     arm: float | str
@@ -157,161 +189,313 @@ class Cell:
     runs: int
     failures: int
     diverged: int
+    spikes: int
+    below_floor: int
     failure_rate: float
     failure_ci: tuple[float, float]
-    test_acc: tuple[float, ...]  # per seed; a failed run counts as chance
+    val_acc: tuple[float, ...]  # per seed, %; NaN where the run diverged (no accuracy)
+    test_acc: tuple[float, ...]
+    failed: tuple[bool, ...] = ()  # per seed
     error: str | None = None  # the task itself failed (one line): no runs measured
 
     @property
     def label(self) -> str:
         return activation_label(self.arm)
 
+    def mean(self, key: str) -> float:
+        """The mean accuracy over seeds, a diverged run counted at chance (10 %)."""
+        values = np.asarray(getattr(self, key), dtype=float)
+        if values.size == 0:
+            return math.nan
+        return float(np.where(np.isfinite(values), values, CHANCE).mean())
+
+
+CHANCE = 100 * data.chance("mnist1d")
+
+
+@dataclass(frozen=True)
+class ArmSummary:
+    """One arm in one setting over the learning rates: best accuracy, window, counts."""
+
+    setting: str
+    arm: float | str
+    best_lr: float | None
+    best_val_acc: float
+    best_test_acc: float
+    best_test_ci: tuple[float, float]
+    window: tuple[float, ...]  # the learning rates within WINDOW_POINTS of the best
+    failures: int
+    diverged: int
+    spikes: int
+    runs: int
+
+    @property
+    def label(self) -> str:
+        return activation_label(self.arm)
+
+    @property
+    def window_decades(self) -> float:
+        """The window's width in decades of learning rate (0 for one learning rate)."""
+        return math.log10(max(self.window) / min(self.window)) if self.window else math.nan
+
 
 @dataclass(frozen=True)
 class Result:
-    """The whole grid, the critical learning rates and the comparisons with ReLU."""
+    """The whole grid, the linear floor, per-arm summaries and the comparisons with ReLU."""
 
     config: Config
+    floor: float  # the linear floor (validation accuracy, %)
     cells: tuple[Cell, ...]
-    critical_lr: dict[str, dict[str, float | None]]  # setting -> arm label -> lr
+    arms: tuple[ArmSummary, ...] = ()
     comparisons: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    errors: tuple[str, ...] = ()
 
     def cell(self, setting: str, arm: float | str, lr: float) -> Cell:
         return next(c for c in self.cells if (c.setting, c.arm, c.lr) == (setting, arm, lr))
 
-    def pooled(self, setting: str | None, arm: float | str) -> tuple[int, int]:
-        """(failures, runs) of ``arm`` over every learning rate of ``setting`` (None: all)."""
-        chosen = [
-            c
-            for c in self.cells
-            if c.arm == arm and (setting is None or c.setting == setting) and c.error is None
-        ]
-        return sum(c.failures for c in chosen), sum(c.runs for c in chosen)
+    def strata(
+        self, arm: float | str, setting: str | None = None
+    ) -> list[tuple[int, int, int, int]]:
+        """``(failures, runs, relu_failures, relu_runs)`` per (setting, lr) both arms ran."""
+        out = []
+        for c in self.cells:
+            if c.arm != arm or c.error is not None or setting not in (None, c.setting):
+                continue
+            relu = self.cell(c.setting, RELU, c.lr)
+            if relu.error is None and relu.runs == c.runs:
+                out.append((c.failures, c.runs, relu.failures, relu.runs))
+        return out
+
+    def pooled(self, arm: float | str, setting: str | None = None) -> tuple[int, int]:
+        """(failures, runs) of ``arm`` over the learning rates of ``setting`` (None: all)."""
+        rows = self.strata(arm, setting)
+        return sum(r[0] for r in rows), sum(r[1] for r in rows)
+
+    def summary(self, setting: str, arm: float | str) -> ArmSummary | None:
+        return next((a for a in self.arms if (a.setting, a.arm) == (setting, arm)), None)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "config": self.config.to_dict(),
+            "floor": self.floor,
             "cells": [
-                {**asdict(c), "failure_ci": list(c.failure_ci), "test_acc": list(c.test_acc)}
+                {
+                    **asdict(c),
+                    "failure_ci": list(c.failure_ci),
+                    "val_acc": list(c.val_acc),
+                    "test_acc": list(c.test_acc),
+                    "failed": list(c.failed),
+                }
                 for c in self.cells
             ],
-            "critical_lr": self.critical_lr,
+            "arms": [
+                {**asdict(a), "best_test_ci": list(a.best_test_ci), "window": list(a.window)}
+                for a in self.arms
+            ],
             "comparisons": list(self.comparisons),
+            "errors": list(self.errors),
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Result:
+        from leaky.lab._json import floats
+
         cells = tuple(
             Cell(
                 **{
                     **c,
-                    "failure_ci": tuple(c["failure_ci"]),
-                    "test_acc": tuple(c["test_acc"]),
+                    "failure_ci": floats(c["failure_ci"]),
+                    "val_acc": floats(c["val_acc"]),
+                    "test_acc": floats(c["test_acc"]),
+                    "failed": tuple(bool(f) for f in c["failed"]),
                 }
             )
             for c in d["cells"]
         )
-        return cls(Config.from_dict(d["config"]), cells, d["critical_lr"], tuple(d["comparisons"]))
-
-
-def failed(result: TrainResult, classes: int) -> np.ndarray:
-    """One bool per member: diverged, ended above its initial loss, or stuck near chance."""
-    initial = result.curve("train_loss")[:, 0]
-    final_loss = result.final("train_loss")
-    final_acc = result.final("train_acc")
-    with np.errstate(invalid="ignore"):
-        bad = (
-            result.diverged
-            | ~np.isfinite(final_loss)
-            | (final_loss > initial)
-            | (final_acc < 1.0 / classes + CHANCE_MARGIN)
+        arms = tuple(
+            ArmSummary(
+                **{
+                    **a,
+                    "best_val_acc": floats([a["best_val_acc"]])[0],
+                    "best_test_acc": floats([a["best_test_acc"]])[0],
+                    "best_test_ci": floats(a["best_test_ci"]),
+                    "window": tuple(a["window"]),
+                }
+            )
+            for a in d["arms"]
         )
-    return np.asarray(bad, dtype=bool)
+        return cls(
+            Config.from_dict(d["config"]),
+            floats([d["floor"]])[0],
+            cells,
+            arms,
+            tuple(d["comparisons"]),
+            tuple(d["errors"]),
+        )
 
 
-def _cell(setting: Setting, arm: float | str, lr: float, outcome: Outcome) -> Cell:
+def fates(
+    result: TrainResult, floor: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per member: failed, diverged, below the floor, loss spike (the rules above).
+
+    ``floor`` is the linear floor as a fraction. A member whose loss was never finite at an
+    evaluation or a step diverged; a finite member below the floor failed too; a finite
+    member at or above the floor whose final training loss exceeds its initial one spiked.
+    """
+    val = result.final("val_acc")
+    initial = result.curve("train_loss")[:, 0]
+    final = result.final("train_loss")
+    diverged = result.diverged | ~np.isfinite(val) | ~np.isfinite(final)
+    with np.errstate(invalid="ignore"):
+        below = ~diverged & (val < floor)
+        spike = ~diverged & ~below & (final > initial)
+    return diverged | below, diverged, below, spike
+
+
+def _cells(setting: Setting, outcome: Outcome, floor: float) -> list[Cell]:
+    """The cells of one grid task: one per (arm, lr) of its members."""
     if not outcome.ok:
-        nan = math.nan
-        return Cell(setting.name, arm, lr, 0, 0, 0, nan, (nan, nan), (), outcome.error)
+        return []
     result = TrainResult.from_dict(outcome.value)
-    bad = failed(result, setting.classes)
-    chance = 1.0 / setting.classes
-    acc = np.where(bad | ~np.isfinite(result.final("test_acc")), chance, result.final("test_acc"))
-    p = stats.proportion(int(bad.sum()), len(bad))
-    return Cell(
-        setting.name,
+    failed, diverged, below, spike = fates(result, floor / 100)
+    cfg = result.config
+    groups: dict[tuple[float | str, float], list[int]] = {}
+    for i, (act, lr, _) in enumerate(cfg.members):
+        if act is not None:  # the grids always have an activation
+            groups.setdefault((act, lr), []).append(i)
+    val, test = result.final("val_acc") * 100, result.final("test_acc") * 100
+    out = []
+    for (act, lr), idx in groups.items():
+        k = int(failed[idx].sum())
+        p = stats.proportion(k, len(idx))
+        out.append(
+            Cell(
+                setting.name,
+                act,
+                lr,
+                len(idx),
+                k,
+                int(diverged[idx].sum()),
+                int(spike[idx].sum()),
+                int(below[idx].sum()),
+                p.estimate,
+                (p.ci_low, p.ci_high),
+                tuple(float(v) for v in np.where(diverged[idx], np.nan, val[idx])),
+                tuple(float(v) for v in np.where(diverged[idx], np.nan, test[idx])),
+                tuple(bool(f) for f in failed[idx]),
+            )
+        )
+    return out
+
+
+def _arm_summary(setting: str, arm: float | str, cells: list[Cell]) -> ArmSummary:
+    ok = sorted((c for c in cells if c.error is None), key=lambda c: c.lr)
+    means = [c.mean("val_acc") for c in ok]
+    best = int(np.nanargmax(means)) if ok and np.isfinite(means).any() else None
+    if best is None:
+        nan = math.nan
+        return ArmSummary(setting, arm, None, nan, nan, (nan, nan), (), 0, 0, 0, 0)
+    top = ok[best]
+    test = np.asarray(top.test_acc, dtype=float)
+    ci = stats.mean_interval(np.where(np.isfinite(test), test, CHANCE))
+    window = tuple(c.lr for c, m in zip(ok, means, strict=True) if m >= means[best] - WINDOW_POINTS)
+    return ArmSummary(
+        setting,
         arm,
-        lr,
-        len(bad),
-        int(bad.sum()),
-        int(result.diverged.sum()),
-        p.estimate,
-        (p.ci_low, p.ci_high),
-        tuple(float(v) for v in acc),
+        top.lr,
+        means[best],
+        top.mean("test_acc"),
+        (ci.low, ci.high),
+        window,
+        sum(c.failures for c in ok),
+        sum(c.diverged for c in ok),
+        sum(c.spikes for c in ok),
+        sum(c.runs for c in ok),
     )
 
 
 def summarize(config: Config, outcomes: Sequence[Outcome]) -> Result:
-    """Failure rates, critical learning rates and Fisher tests from the stored outcomes."""
+    """Fates, per-arm summaries and the stratified comparisons, from the stored outcomes."""
     it = iter(outcomes)
-    cells = tuple(
-        _cell(setting, arm, lr, next(it))
-        for setting in config.settings
-        for arm in config.arms_of(setting)
-        for lr in setting.lrs
+    floor_outcome = next(it)
+    errors = []
+    if floor_outcome.ok:
+        floor_result = TrainResult.from_dict(floor_outcome.value)
+        val = floor_result.final("val_acc")
+        floor = float(np.nanmean(val) * 100) if np.isfinite(val).any() else math.nan
+    else:
+        floor = math.nan
+        errors.append(f"linear floor: {floor_outcome.error}")
+    cells: list[Cell] = []
+    for s in config.settings:
+        groups: list[tuple[str, tuple[float | str, ...]]] = []
+        if config.slopes:
+            groups.append(("slopes", config.slopes))
+        groups += [(a, (a,)) for a in config.smooth]
+        for label, group in groups:
+            outcome = next(it)
+            if not outcome.ok or not math.isfinite(floor):
+                why = outcome.error or "no linear floor"
+                errors.append(f"{s.name} {label}: {why}")
+                nan = math.nan
+                cells += [
+                    Cell(s.name, a, lr, 0, 0, 0, 0, 0, nan, (nan, nan), (), (), (), why)
+                    for a in group
+                    for lr in s.lrs
+                ]
+                continue
+            cells += _cells(s, outcome, floor)
+    arms: tuple[ArmSummary, ...] = tuple(
+        _arm_summary(s.name, a, [c for c in cells if c.setting == s.name and c.arm == a])
+        for s in config.settings
+        for a in config.arms
     )
-    critical: dict[str, dict[str, float | None]] = {}
-    for setting in config.settings:
-        critical[setting.name] = {}
-        for arm in config.arms_of(setting):
-            rates = [
-                (c.lr, c.failure_rate)
-                for c in cells
-                if c.setting == setting.name and c.arm == arm and c.error is None
-            ]
-            first = next((lr for lr, rate in sorted(rates) if rate >= 0.5), None)
-            critical[setting.name][activation_label(arm)] = first
-    result = Result(config, cells, critical)
-    return Result(config, cells, critical, tuple(_comparisons(result)))
+    result = Result(config, floor, tuple(cells), arms, (), tuple(errors))
+    return Result(config, floor, tuple(cells), arms, tuple(_comparisons(result)), tuple(errors))
 
 
 def _comparisons(result: Result) -> list[dict[str, Any]]:
-    """Each arm against ReLU, pooled per setting and over both; failure counts, Fisher."""
-    rows = []
-    relu = canonical_activation("relu")
-    scopes = [s.name for s in result.config.settings] + [None]
-    for arm in result.config.arms:
-        if arm == relu:
-            continue
+    """Leaky 0.01 against ReLU over every stratum (primary) and per setting; the others."""
+    rows: list[dict[str, Any]] = []
+    arms = [a for a in result.config.arms if a != RELU]
+    if RELU not in result.config.slopes:
+        return rows
+    order = sorted(arms, key=lambda a: a != PRIMARY_ARM)
+    for arm in order:
+        scopes: list[str | None] = [None]
+        if arm == PRIMARY_ARM:
+            scopes += [s.name for s in result.config.settings]
         for scope in scopes:
-            fa, na = result.pooled(scope, arm)
-            fb, nb = result.pooled(scope, relu)
-            if na == 0 or nb == 0:
+            tables = result.strata(arm, scope)
+            if not tables:
                 continue
             rows.append(
                 {
                     "arm": arm,
                     "setting": scope or "all settings",
-                    "failures": fa,
-                    "runs": na,
-                    "relu_failures": fb,
-                    "relu_runs": nb,
+                    "tables": [list(t) for t in tables],
+                    "failures": sum(t[0] for t in tables),
+                    "runs": sum(t[1] for t in tables),
+                    "relu_failures": sum(t[2] for t in tables),
+                    "relu_runs": sum(t[3] for t in tables),
                 }
             )
     return rows
 
 
 def comparison(row: dict[str, Any]) -> verdicts.Comparison:
-    """The test of one pooled row: does ``arm`` fail less often than ReLU?"""
-    return verdicts.compare_failures(
-        row["failures"],
-        row["runs"],
-        row["relu_failures"],
-        row["relu_runs"],
+    """The test of one row: does ``arm`` fail less often than ReLU, stratum by stratum?"""
+    control = " (a capacity control: a linear network)" if row["arm"] == CAPACITY_CONTROL else ""
+    return verdicts.compare_failures_stratified(
+        [tuple(t) for t in row["tables"]],
         claim=(
-            f"{activation_label(row['arm'])} fails less often than ReLU "
+            f"{activation_label(row['arm'])}{control} fails less often than ReLU "
             f"({row['setting']}, every learning rate of the grid)"
         ),
-        measure="failure rate (diverged, loss above its start, or accuracy near chance)",
+        measure=(
+            "log odds ratio of failing (Mantel-Haenszel; failed: diverged, or validation "
+            "accuracy below the linear floor)"
+        ),
         kind=verdicts.LESS,
     )
