@@ -23,6 +23,7 @@ NaN                NaN                                  NaN
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,16 @@ def _numpy_target(out: Any, shape: tuple[int, ...], dtype: np.dtype, func: str) 
         return np.empty(shape, dtype)
     _validate.numpy_out(out, shape, dtype, func)
     return out if out.dtype.isnative else np.empty(shape, dtype)
+
+
+def _numpy_apply(
+    kernel: Callable[..., None], arrays: tuple[np.ndarray, ...], a: float, out: Any, func: str
+) -> Any:
+    """Run a NumPy engine (``_numpy.forward`` etc.) on checked ``arrays`` into ``out``."""
+    last = arrays[-1]
+    target = _numpy_target(out, last.shape, last.dtype, func)
+    kernel(*arrays, a, target)
+    return _numpy_result(out, target)
 
 
 def _numpy_result(out: Any, target: np.ndarray) -> Any:
@@ -119,10 +130,7 @@ def leaky_relu(x: Any, negative_slope: float = 0.01, *, out: Any = None) -> Any:
     func = "leaky_relu"
     a = _validate.negative_slope(negative_slope, func)
     if _is_numpy(x):
-        arr = _validate.numpy_input(x, "x", func)
-        target = _numpy_target(out, arr.shape, arr.dtype, func)
-        _numpy.forward(arr, a, target)
-        return _numpy_result(out, target)
+        return _numpy_apply(_numpy.forward, (_validate.numpy_input(x, "x", func),), a, out, func)
     xp = array_namespace(x)
     x = _validate.xp_input(x, xp, "x", func)
     if is_torch_array(x):
@@ -172,9 +180,7 @@ def leaky_relu_derivative(x: Any, negative_slope: float = 0.01, *, out: Any = No
     a = _validate.negative_slope(negative_slope, func)
     if _is_numpy(x):
         arr = _validate.numpy_input(x, "x", func)
-        target = _numpy_target(out, arr.shape, arr.dtype, func)
-        _numpy.derivative(arr, a, target)
-        return _numpy_result(out, target)
+        return _numpy_apply(_numpy.derivative, (arr,), a, out, func)
     xp = array_namespace(x)
     x = _validate.xp_input(x, xp, "x", func)
     return _xp_result(_xp.derivative(xp, x, a), out, func)
@@ -225,9 +231,7 @@ def leaky_relu_backward(
         _validate.same_shape(g.shape, arr.shape, func)
         dtype = np.result_type(g.dtype, arr.dtype)
         g, arr = g.astype(dtype, copy=False), arr.astype(dtype, copy=False)
-        target = _numpy_target(out, arr.shape, dtype, func)
-        _numpy.backward(g, arr, a, target)
-        return _numpy_result(out, target)
+        return _numpy_apply(_numpy.backward, (g, arr), a, out, func)
     xp = array_namespace(grad_output, x)
     g = _validate.xp_input(grad_output, xp, "grad_output", func)
     x = _validate.xp_input(x, xp, "x", func)

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from leaky.lab import batched, data, models
 from leaky.lab import bench as lab_bench
+from leaky.lab._threads import one_thread
 from leaky.lab.batched import TrainConfig, TrainResult
 
 # Float64 and 30 steps: the batched member and the plain model differ only in the order
@@ -81,7 +82,7 @@ def test_members_are_independent_of_each_other() -> None:
     with torch.no_grad():
         for p in plain[0].parameters():
             p.fill_(math.nan)
-    with batched._OneThread():
+    with one_thread():
         poisoned = batched._fit(batched.batched_model(plain), config, config.seeds)
     assert poisoned[0].diverged and poisoned[0].diverged_step == 0
     for m in (1, 2):

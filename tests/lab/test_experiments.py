@@ -95,7 +95,7 @@ def test_claim_4s_design_is_pinned_before_any_run() -> None:
     assert (
         "spike" in stability.PREREGISTERED and "not a failure" in stability.PREREGISTERED["spike"]
     )
-    assert set(claims.PREREGISTERED) == {"2a", "2b", "3b", "4", "5"}
+    assert set(claims.PREREGISTERED) == {"2a", "2b", "3b", "4", "5", "6"}
     # claim 3b's cut-off sits below the smallest slope it compares (it cannot decide alone)
     assert min(a for a in slopes.SLOPES if a > 0) / 5 > slopes.SPARSITY_CUT
 

@@ -131,10 +131,7 @@ def test_tasks_are_deterministic_and_their_configs_round_trip() -> None:
         "leaky.lab.experiments.gradients:measure"
     ] * 3
     assert len({t.key for t in tasks}) == len(tasks)
-    assert (
-        tasks[1].key
-        == Task(gradients.NAME, tasks[1].function, arm_config, depends=gradients.DEPENDS).key
-    )
+    assert tasks[1].key == Task(gradients.NAME, tasks[1].function, arm_config).key
 
 
 def test_a_study_summarises_judges_draws_and_round_trips() -> None:

@@ -45,7 +45,7 @@ def test_results_json_holds_the_numbers_and_verdicts_the_rules_give(quick_report
     assert doc["setup"]["seed"] == 1 and doc["setup"]["scale"] == "quick"
     assert set(doc["results"]) == set(plan_mod.EXPERIMENTS)
     keys = [c["key"] for c in doc["claims"]]
-    assert keys == ["1", "2a", "2b", "3a", "3b", "4", "5"]
+    assert keys == ["1", "2a", "2b", "3a", "3b", "4", "5", "6"]
     for c in doc["claims"]:
         assert c["verdict"] in ("supported", "not supported", "inconclusive", "sanity check")
         assert c["preliminary"] is True  # a quick run: every verdict says so

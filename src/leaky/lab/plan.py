@@ -55,7 +55,7 @@ class StudyPlan:
             >>> StudyPlan.from_dict({"scale": "quick", "seed": 0, "configs": {"nope": {}}})
             Traceback (most recent call last):
               ...
-            ValueError: The plan names an unknown experiment 'nope'; the experiments are 'harness', 'born_dead', 'dying', 'slopes', 'stability'.
+            ValueError: The plan names an unknown experiment 'nope'; the experiments are 'harness', 'born_dead', 'dying', 'slopes', 'stability', 'gradients'.
         """  # noqa: E501
         from leaky.lab import _checks
 

@@ -432,22 +432,39 @@ def compare_failures(
     kind = _checks.one_of(kind, "kind", func, _FISHER_KINDS)
     alpha = _checks.open_interval(alpha, "alpha", func, high=0.5)
     result = _fisher(fa, na, fb, nb, "two-sided", 1 - alpha)
+    test = "Fisher's exact test, two-sided"
+    effect = (result.difference, result.ci_low, result.ci_high)
+    return _counts_comparison(claim, kind, measure, test, effect, result.p_value, alpha, na, nb)
+
+
+def _counts_comparison(
+    claim: str,
+    kind: str,
+    measure: str,
+    test: str,
+    effect: tuple[float, float, float],
+    p_value: float,
+    alpha: float,
+    n_a: int,
+    n_b: int,
+) -> Comparison:
+    """A comparison of failure counts: no margin, no effect size, no seeds needed."""
     return Comparison(
         claim=claim,
         kind=kind,
         measure=measure,
-        test="Fisher's exact test, two-sided",
-        effect=result.difference,
-        ci_low=result.ci_low,
-        ci_high=result.ci_high,
+        test=test,
+        effect=effect[0],
+        ci_low=effect[1],
+        ci_high=effect[2],
         confidence=1 - alpha,
-        p_value=result.p_value,
+        p_value=p_value,
         alpha=alpha,
         margin=None,
         equivalence_low=None,
         equivalence_high=None,
-        n=na,
-        n_b=nb,
+        n=n_a,
+        n_b=n_b,
         effect_size=None,
         mde=None,
         seeds_needed=None,
@@ -487,25 +504,10 @@ def compare_failures_stratified(
     kind = _checks.one_of(kind, "kind", func, _FISHER_KINDS)
     alpha = _checks.open_interval(alpha, "alpha", func, high=0.5)
     result = cmh(tables, confidence=1 - alpha)
-    return Comparison(
-        claim=claim,
-        kind=kind,
-        measure=measure,
-        test=f"Cochran-Mantel-Haenszel test over {result.strata} strata, two-sided",
-        effect=result.log_odds_ratio,
-        ci_low=result.log_odds_low,
-        ci_high=result.log_odds_high,
-        confidence=1 - alpha,
-        p_value=result.p_value,
-        alpha=alpha,
-        margin=None,
-        equivalence_low=None,
-        equivalence_high=None,
-        n=result.runs_a,
-        n_b=result.runs_b,
-        effect_size=None,
-        mde=None,
-        seeds_needed=None,
+    test = f"Cochran-Mantel-Haenszel test over {result.strata} strata, two-sided"
+    effect = (result.log_odds_ratio, result.log_odds_low, result.log_odds_high)
+    return _counts_comparison(
+        claim, kind, measure, test, effect, result.p_value, alpha, result.runs_a, result.runs_b
     )
 
 
