@@ -229,7 +229,7 @@ def test_compare_says_whose_evaluations_failed_and_fails_when_nothing_compares(
         (["--objective", "nosuchthing"], "must be a built-in objective"),
         (["--objective", "digits-mlp", "--seeds", "1"], "must be an integer in [2, 10000]"),
         (["--objective", "digits-mlp", "--slopes", "0,1.5"], "--slopes takes comma-separated"),
-        (["--objective", "digits-mlp", "--slopes", "0.1,0.2"], "0 (the ReLU baseline)"),
+        (["--objective", "digits-mlp", "--slopes", "0.1,0.1"], "0 (the ReLU baseline, added"),
         (["--objective", "nomodule_here:f"], "cannot import module"),
     ],
 )

@@ -4,6 +4,7 @@ any work, module shadowing, PostgreSQL workers and passwords."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -83,6 +84,7 @@ def test_cli_tune_writes_figure_and_json(project: Path) -> None:
     output = " ".join(result.output.split())
     assert summary["summary"] in output and "best slope" in output and ", ReLU " in output
     assert f"optuna-dashboard sqlite:///{db}" in output
+    assert "pip install optuna-dashboard" in output  # not installed with leaky: say how
     again = CliRunner().invoke(app, args)  # the same command resumes the same study
     assert again.exit_code == 0, again.output
     assert len(json.loads((project / "leaky-tune" / "tune.json").read_text())["trials"]) == 6
@@ -668,3 +670,104 @@ def test_postgresql_password_is_never_shown(project: Path, postgres: str) -> Non
     )
     assert failed.exit_code == 1 and "S3cretPw" not in failed.output  # the work failed
     assert "Cannot open the storage postgresql://postgres:***@127.0.0.1:1/leaky" in failed.output
+
+
+def _tune_result(slopes: list[float], n_seeds: int = 3, spread: float = 0.03):
+    """A study's result: ReLU and one trial per slope, accuracies near 1 in [0, 1]."""
+    import numpy as np
+
+    from leaky.lab import stats
+    from leaky.lab.tune import TrialRecord, TuneResult
+
+    rng = np.random.default_rng(1)
+    trials = []
+    for i, a in enumerate([0.0, *slopes]):
+        values = [float(v) for v in np.clip(0.97 + spread * rng.standard_normal(n_seeds), 0, 1)]
+        m = stats.mean_interval(values)
+        trials.append(
+            TrialRecord(
+                i, "COMPLETE", a, m.mean, values, list(range(n_seeds)), m.low, m.high, a == 0.0
+            )
+        )
+    best = max(trials[1:], key=lambda t: t.value or 0.0)
+    return TuneResult(
+        "s",
+        None,
+        "o",
+        "maximize",
+        len(trials),
+        list(range(n_seeds)),
+        0.01,
+        best.slope,
+        best.value,
+        None,
+        trials[0].value,
+        None,
+        None,
+        None,
+        trials,
+    )
+
+
+@pytest.mark.parametrize(
+    ("low", "high"), [(1e-4, 0.5), (0.01, 0.3), (0.05, 0.3), (0.011, 0.018), (1e-6, 1.0)]
+)
+def test_the_tune_figure_labels_a_few_round_slopes_that_do_not_overlap(
+    low: float, high: float
+) -> None:
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from leaky.lab import plotting
+
+    fig = plotting.tune(_tune_result(list(np.geomspace(low, high, 25))))
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    ax = fig.axes[0]
+    labels = [t for t in ax.get_xticklabels(minor=False) if t.get_text() and t.get_visible()]
+    minor = [t for t in ax.get_xticklabels(minor=True) if t.get_text() and t.get_visible()]
+    assert 2 <= len(labels) <= 8 and not minor
+    assert all("$" not in t.get_text() for t in labels)  # plain numbers: 0.01, not 10^{-2}
+    renderer = canvas.get_renderer()
+    boxes = sorted((t.get_window_extent(renderer) for t in labels), key=lambda b: b.x0)
+    assert all(a.x1 < b.x0 for a, b in itertools.pairwise(boxes))
+    x_low, x_high = ax.get_xlim()
+    assert all(x_low <= float(t.get_text()) <= x_high for t in labels)
+
+
+def test_the_tune_figure_draws_an_accuracys_intervals_within_0_and_1() -> None:
+    from leaky.lab import plotting
+
+    result = _tune_result([0.01, 0.03, 0.1, 0.3], spread=0.05)
+    assert max(t.ci_high or 0.0 for t in result.complete) > 1.0  # the data's intervals do
+    fig = plotting.tune(result)
+    ax = fig.axes[0]
+    ends = [
+        y for c in ax.collections for seg in getattr(c, "get_segments", list)() for y in seg[:, 1]
+    ]
+    bands = [
+        y
+        for p in ax.patches
+        for y in p.get_path().transformed(p.get_patch_transform()).vertices[:, 1]
+    ]
+    assert ends and bands
+    assert max(ends + bands) <= 1.0 and min(ends + bands) >= 0.0
+    relu = result.relu
+    assert relu is not None and relu.ci_high is not None and relu.ci_high > 1.0
+    assert f"[{relu.ci_low:.4g}, 1]" in ax.get_legend_handles_labels()[1][0]
+
+
+def test_the_tune_figure_leaves_an_unbounded_objectives_intervals_as_they_are() -> None:
+    import numpy as np
+
+    from leaky.lab import plotting
+
+    result = _tune_result([0.01, 0.1])
+    for t in result.complete:  # a loss: values above 1
+        t.values = [v + 1.0 for v in t.values]
+        t.value = float(np.mean(t.values))
+        t.ci_low, t.ci_high = (t.ci_low or 0.0) + 1.0, (t.ci_high or 0.0) + 1.0
+    ax = plotting.tune(result).axes[0]
+    ends = [y for c in ax.collections for seg in c.get_segments() for y in seg[:, 1]]
+    tops = sorted(t.ci_high or 0.0 for t in result.complete if not t.baseline)
+    np.testing.assert_allclose(sorted(ends)[-2:], tops, rtol=0, atol=1e-12)

@@ -182,7 +182,10 @@ def compare(
         typer.Option(help="A built-in objective (digits-mlp, blobs-mlp) or pkg.module:function."),
     ],
     slopes: Annotated[
-        str, typer.Option(help="Comma-separated slopes in [0, 1]; 0 (ReLU) is the baseline.")
+        str,
+        typer.Option(
+            help="Comma-separated slopes in [0, 1]; 0 (ReLU) is the baseline, added if missing."
+        ),
     ] = "0,0.01,0.1,0.3",
     seeds: Annotated[int, typer.Option(help="Seeds per slope (0 .. N-1), from 2 to 10,000.")] = 10,
     margin: Annotated[
@@ -227,6 +230,7 @@ def compare(
             margin=margin,
             direction=direction,
             names=_COMPARE_OPTIONS,
+            add_baseline=True,
         )
         config = compare_mod.Config.from_options(options)
         _checks.one_of(fmt, "--format", "leaky compare", ("table", "json"))
@@ -239,6 +243,8 @@ def compare(
         resolve(objective, "--objective", "leaky compare")
         config.tasks()
     jobs, scheduler = _check_backend(jobs, scheduler, "leaky compare")
+    if 0.0 not in slope_list:
+        say("added slope 0 (ReLU) as the baseline", err=True)
     result = _runner_errors(
         lambda: compare_mod.run(
             config, out, jobs=jobs, scheduler=scheduler, progress=auto_progress(), rerun=rerun

@@ -228,7 +228,11 @@ def _finish(result: Any, url: str, out: Path, fmt: str) -> None:
     except (OSError, ValueError) as err:
         fail(f"cannot draw the figure in {out}: {err}; {json_path} is written.", code=1)
     if url.startswith("sqlite:///"):
-        say(f"browse the study: optuna-dashboard {shown}", err=True)
+        say(
+            f"browse the study: optuna-dashboard {shown} "
+            "(a separate program: pip install optuna-dashboard)",
+            err=True,
+        )
 
 
 def _table(result: Any) -> None:

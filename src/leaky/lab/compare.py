@@ -2,20 +2,23 @@
 
 Your objective (the same protocol as ``leaky tune``: ``objective(negative_slope, seed) ->
 float``, a validation score) runs for every slope and every seed; slope 0 is the ReLU
-baseline and must be among the slopes. Every evaluation is one task of the study runner
-(``leaky.lab.runner``: in this process, local processes or a Dask cluster), stored as it
-finishes in ``DIR/runs.sqlite``, so an interrupted comparison resumes where it stopped.
+baseline and must be among the slopes (``leaky compare`` adds it when ``--slopes`` leaves it
+out, and says so: ``check_options(..., add_baseline=True)``). Every evaluation is one task
+of the study runner (``leaky.lab.runner``: in this process, local processes or a Dask
+cluster), stored as it finishes in ``DIR/runs.sqlite``, so an interrupted comparison
+resumes where it stopped.
 
 Each slope is compared with ReLU on the seeds both evaluated, paired (the same seed is the
 same initialisation and data order in your objective, if your objective honours its
 ``seed``), by the rules of ``leaky.lab.stats``, the slopes corrected together with Holm's
 method, with an equivalence margin for "no difference" (``margin``, in your objective's
-units). The verdicts read:
+units). The verdicts read (``sentence``), each followed by why (``explain``):
 
 - "slope X is better than ReLU by d [lo, hi]" (supported),
-- "no difference within ±margin" (the difference is too small to matter, or the opposite
-  holds: then "ReLU is better"),
-- "inconclusive: needs about N seeds".
+- "no difference that matters" (the difference lies within ±margin) or "ReLU is better"
+  (the opposite holds): not supported,
+- "inconclusive" (the interval holds 0, or the effect does not survive Holm's correction),
+  with the seeds it needs.
 
 An evaluation that raises or returns NaN/inf is a failure: it is counted and shown, and the
 pairs it belongs to are left out of that slope's comparison (stated in the result).
@@ -33,6 +36,7 @@ import numpy as np
 
 from leaky import _validate
 from leaky.lab import _checks, verdicts
+from leaky.lab.stats import _num, _p, _pct
 from leaky.lab.store import Outcome, Task
 from leaky.lab.verdicts import Verdict
 
@@ -78,11 +82,20 @@ def check_options(
     direction: Any = "maximize",
     func: str = "leaky compare",
     names: dict[str, str] | None = None,
+    add_baseline: bool = False,
 ) -> CompareOptions:
     """Every field of ``Config`` checked, as ``Config`` checks them; the canonical values.
 
     ``names`` maps a field to the name the caller knows it by (``{"margin": "--margin"}``),
-    so that ``leaky compare``'s messages name its options.
+    so that ``leaky compare``'s messages name its options. ``add_baseline``: slope 0 (ReLU)
+    is put first when ``slopes`` leaves it out (``leaky compare`` does, and says so); without
+    it, slopes without 0 are refused.
+
+    Example:
+        >>> check_options(
+        ...     objective="m:f", slopes=[0.1], seeds=[0, 1], margin=0.01, add_baseline=True
+        ... ).slopes
+        (0.0, 0.1)
     """
     names = names or {}
 
@@ -90,11 +103,14 @@ def check_options(
         return names.get(param, param)
 
     objective = _checks.text(objective, name("objective"), func)
-    checked = tuple(_validate.negative_slope(a, func) for a in slopes)
+    given = tuple(_validate.negative_slope(a, func) for a in slopes)
+    add_baseline = _checks.flag(add_baseline, "add_baseline", func)
+    checked = (0.0, *given) if add_baseline and 0.0 not in given else given
     if 0.0 not in checked or len(set(checked)) != len(checked) or len(checked) < 2:
+        added = ", added when missing" if add_baseline else ""
         raise ValueError(
             f"The '{name('slopes')}' parameter of {func} must hold distinct slopes in [0, 1], "
-            f"0 (the ReLU baseline) and at least one other. Got {list(slopes)} instead."
+            f"0 (the ReLU baseline{added}) and at least one other. Got {list(slopes)} instead."
         )
     seed_list = _checks.seeds(seeds, func, name("seeds"))
     if not 2 <= len(seed_list) <= MAX_SEEDS:
@@ -174,6 +190,20 @@ class Row:
         return float(np.nanmean(v)) if np.isfinite(v).any() else math.nan
 
 
+def _pairs(row: Row, relu: Row) -> tuple[np.ndarray, np.ndarray]:
+    """``row``'s values and ReLU's on the seeds both evaluated (in seed order): the pairs a
+    verdict reads and the figure draws."""
+    a, b = np.asarray(row.values, dtype=float), np.asarray(relu.values, dtype=float)
+    both = np.isfinite(a) & np.isfinite(b)
+    return a[both], b[both]
+
+
+def _differences(row: Row, relu: Row) -> np.ndarray:
+    """``row``'s value minus ReLU's, per seed, on the seeds both evaluated."""
+    a, b = _pairs(row, relu)
+    return a - b
+
+
 @dataclass(frozen=True)
 class CompareResult:
     config: Config
@@ -182,10 +212,30 @@ class CompareResult:
     sentences: tuple[str, ...] = field(default_factory=tuple)
     reused: int = 0  # evaluations read from the store, not run by this call
 
+    @property
+    def relu(self) -> Row:
+        """The baseline's row (slope 0)."""
+        return next(r for r in self.rows if r.slope == 0.0)
+
+    @property
+    def others(self) -> tuple[Row, ...]:
+        """The rows compared with ReLU, in the order of the slopes."""
+        return tuple(r for r in self.rows if r.slope != 0.0)
+
+    def differences(self, slope: float) -> np.ndarray:
+        """value(slope) - value(ReLU) per seed, on the seeds both evaluated: the pairs the
+        verdict on ``slope`` reads."""
+        return _differences(next(r for r in self.others if r.slope == slope), self.relu)
+
+    def verdict(self, slope: float) -> Verdict | None:
+        """The verdict on ``slope`` (not ReLU); None when it was not compared (fewer than
+        two seeds evaluated both ways)."""
+        compared = [r.slope for r in self.others if len(_differences(r, self.relu)) >= 2]
+        return self.verdicts[compared.index(slope)] if slope in compared else None
+
     def sentence(self, slope: float) -> str:
-        """The verdict in words for ``slope`` (not ReLU), against ReLU."""
-        others = [r.slope for r in self.rows if r.slope != 0.0]
-        return self.sentences[others.index(slope)]
+        """The verdict in words for ``slope`` (not ReLU), against ReLU, with why."""
+        return self.sentences[[r.slope for r in self.others].index(slope)]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -210,28 +260,92 @@ class CompareResult:
         }
 
 
-def _sentence(v: verdicts.Verdict, slope: float, margin: float, n_pairs: int) -> str:
-    better = "better" if v.kind == verdicts.GREATER else "better (lower)"
+OUTCOMES = ("better", "ReLU is better", "no difference", "inconclusive", "not compared")
+"""A slope's outcome against ReLU in a word or three (``outcome``)."""
+
+
+def outcome(v: Verdict | None) -> str:
+    """The verdict on a slope against ReLU as one of ``OUTCOMES`` (None: not compared).
+
+    ``not supported`` splits in two: "ReLU is better" (the interval lies on ReLU's side of 0)
+    and "no difference" (it lies within the margin).
+    """
+    if v is None:
+        return "not compared"
     if v.verdict == verdicts.SUPPORTED:
-        return (
-            f"slope {slope:g} is {better} than ReLU by {v.effect:+.4g} "
-            f"[{v.ci_low:+.4g}, {v.ci_high:+.4g}] ({n_pairs} seeds, Holm p = {v.p_adjusted:.2g})"
-        )
+        return "better"
     if v.verdict == verdicts.NOT_SUPPORTED:
         opposite = v.ci_high < 0 if v.kind == verdicts.GREATER else v.ci_low > 0
-        if opposite:
-            return (
-                f"slope {slope:g}: ReLU is better, by {abs(v.effect):.4g} "
-                f"[{v.ci_low:+.4g}, {v.ci_high:+.4g}] ({n_pairs} seeds)"
-            )
-        return f"slope {slope:g}: no difference within ±{margin:g} ({n_pairs} seeds)"
+        return "ReLU is better" if opposite else "no difference"
+    return "inconclusive"
+
+
+def explain(v: Verdict) -> str:
+    """Why a slope's verdict against ReLU is what it is, in words, with the numbers read.
+
+    The verdict is ``leaky.lab.verdicts``'s (``v.reason`` states the clause of its rule that
+    decided); this says the same for a reader of ``leaky compare``, from ``v.ci_low``,
+    ``v.ci_high`` (the (1 - alpha) interval of slope - ReLU), the (1 - 2 alpha) interval
+    against ``v.margin``, ``v.p_adjusted`` and ``v.family_size`` (Holm's correction).
+
+    Example:
+        >>> a, b = [0.91, 0.93, 0.92, 0.94], [0.90, 0.92, 0.91, 0.93]
+        >>> v = verdicts.judge(verdicts.compare(a, b, claim="c", measure="m", margin=0.05))
+        >>> explain(v)
+        'the 90 % interval [+0.01, +0.01] lies within the margin ±0.05: no difference that matters'
+    """
+    margin = "" if v.margin is None else f" and reaches beyond the margin ±{v.margin:g}"
+    if v.family_size > 1:
+        holm = f"Holm's correction over {v.family_size} comparisons: p = {_p(v.p_adjusted)}"
+    else:
+        holm = f"p = {_p(v.p_adjusted)}"
+    word = outcome(v)
+    if word == "better":
+        if v.family_size > 1:
+            return f"the interval excludes 0 and the effect survives {holm}"
+        return f"the interval excludes 0: {holm}"
+    if word == "ReLU is better":
+        return "the interval excludes 0, on ReLU's side"
+    if word == "no difference":
+        narrow = (
+            f"{_pct(1 - 2 * v.alpha)} interval "
+            f"[{_num(v.equivalence_low, True)}, {_num(v.equivalence_high, True)}]"
+        )
+        return f"the {narrow} lies within the margin ±{v.margin:g}: no difference that matters"
+    if (v.ci_low > 0) if v.kind == verdicts.GREATER else (v.ci_high < 0):  # slope's side
+        if v.family_size > 1:
+            return f"the interval excludes 0, but the effect does not survive {holm}"
+        return f"the interval excludes 0, but {holm} is not below {v.alpha:g}"
+    return f"the interval holds 0{margin}"
+
+
+def _sentence(v: Verdict, slope: float, n_pairs: int) -> str:
+    """The verdict on ``slope`` in words, then why (``explain``), then the seeds."""
+    better = "better" if v.kind == verdicts.GREATER else "better (lower)"
+    diff = f"[{v.ci_low:+.4g}, {v.ci_high:+.4g}]"
+    why = explain(v)
+    word = outcome(v)
+    if word == "better":
+        return (
+            f"slope {slope:g} is {better} than ReLU by {v.effect:+.4g} {diff}: {why} "
+            f"({n_pairs} seeds)"
+        )
+    if word == "ReLU is better":
+        return (
+            f"slope {slope:g}: ReLU is better, by {abs(v.effect):.4g} {diff}: {why} "
+            f"({n_pairs} seeds)"
+        )
+    if word == "no difference":
+        return f"slope {slope:g}: {why} ({n_pairs} seeds)"
     need = (
-        f": needs about {v.seeds_needed} seeds"
+        f"; needs about {v.seeds_needed} seeds"
         if v.seeds_needed and v.seeds_needed > n_pairs
         else ""
     )
-    diff = f"{v.effect:+.4g} [{v.ci_low:+.4g}, {v.ci_high:+.4g}]"
-    return f"slope {slope:g}: inconclusive{need} (difference {diff}, {n_pairs} seeds)"
+    return (
+        f"slope {slope:g}: inconclusive, difference {v.effect:+.4g} {diff}: {why} "
+        f"({n_pairs} seeds){need}"
+    )
 
 
 def summarize(config: Config, outcomes: Sequence[Outcome]) -> CompareResult:
@@ -251,18 +365,16 @@ def summarize(config: Config, outcomes: Sequence[Outcome]) -> CompareResult:
     for r in rows:
         if r.slope == 0.0:
             continue
-        a, b = np.asarray(r.values), np.asarray(relu.values)
-        both = np.isfinite(a) & np.isfinite(b)
-        pairs.append(
-            (r.slope, int(both.sum()), int(np.isfinite(a).sum()), int(np.isfinite(b).sum()))
-        )
-        if both.sum() < 2:
+        a, b = _pairs(r, relu)
+        n_slope, n_relu = int(np.isfinite(r.values).sum()), int(np.isfinite(relu.values).sum())
+        pairs.append((r.slope, len(a), n_slope, n_relu))
+        if len(a) < 2:
             comparisons.append(None)
             continue
         comparisons.append(
             verdicts.compare(
-                a[both],
-                b[both],
+                a,
+                b,
                 claim=f"slope {r.slope:g} is better than ReLU on {config.objective}",
                 measure=f"{config.objective} ({config.direction})",
                 margin=config.margin,
@@ -281,7 +393,7 @@ def summarize(config: Config, outcomes: Sequence[Outcome]) -> CompareResult:
             continue
         v = next(judged)
         judged_verdicts.append(v)
-        sentences.append(_sentence(v, slope, config.margin, n_pairs))
+        sentences.append(_sentence(v, slope, n_pairs))
     return CompareResult(config, tuple(rows), tuple(judged_verdicts), tuple(sentences))
 
 

@@ -90,17 +90,73 @@ def plain(text: object) -> str:
     return str(text).replace("$", r"\$")
 
 
+MAX_TICKS = 8
+"""The most labelled ticks on a slope axis (``log_ticks``): more would overlap."""
+
+
+def log_ticks(low: float, high: float, most: int = MAX_TICKS) -> list[float]:
+    """Round slopes to label a log axis from ``low`` to ``high`` (> 0): at most ``most``.
+
+    1, 2 and 5 times each power of ten inside the range; where those are too many, 1 and 3,
+    then the powers of ten alone (every second one, and so on, for a very wide range). A
+    range too narrow to hold two of them gets evenly spaced round values instead.
+
+    Example:
+        >>> log_ticks(0.01, 0.3)
+        [0.01, 0.02, 0.05, 0.1, 0.2]
+        >>> log_ticks(1e-4, 0.5)
+        [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3]
+    """
+    import math
+
+    from matplotlib.ticker import MaxNLocator
+
+    def inside(t: float) -> bool:
+        return low * (1 - 1e-9) <= t <= high * (1 + 1e-9)
+
+    decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+    ticks: list[float] = []
+    for subs in ((1, 2, 5), (1, 3), (1,)):
+        ticks = [t for k in decades for m in subs if inside(t := float(f"{m}e{k}"))]
+        if len(ticks) <= most:
+            break
+    ticks = ticks[:: math.ceil(len(ticks) / most)] if ticks else ticks
+    if len(ticks) < 2:
+        rounded = {float(f"{t:.6g}") for t in MaxNLocator(nbins=4).tick_values(low, high)}
+        ticks = sorted(t for t in rounded if inside(t)) or [low]
+    return ticks
+
+
+def _natural_bounds(values: Sequence[float]) -> tuple[float, float]:
+    """The range an objective's values cannot leave, read from the values: [0, 1] when
+    every one lies there (an accuracy, a rate), else none (-inf, inf)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size and v.min() >= 0.0 and v.max() <= 1.0:
+        return 0.0, 1.0
+    return -np.inf, np.inf
+
+
 def tune(result: TuneResult) -> Figure:
     """The study: every complete trial's mean over seeds (with its 95 % t interval) against
     the slope, the ReLU baseline as a line with its interval, the best slope starred, the
     failed trials marked along the bottom, and the paired comparison's finding below.
 
+    The x axis is logarithmic with at most ``MAX_TICKS`` round slopes labelled
+    (``log_ticks``). An interval is drawn within the objective's natural range
+    (``_natural_bounds``): where every value lies in [0, 1], no interval is drawn beyond it.
     Strings that come from the user (the study name) are printed as they are (``plain``).
     """
     import textwrap
 
+    from matplotlib.ticker import NullFormatter
+
     tuned = [t for t in result.complete if not t.baseline and t.slope is not None]
     failed = [t for t in result.trials if t.fail_reason and t.slope]
+    floor, ceiling = _natural_bounds([v for t in result.complete for v in t.values])
+
+    def clip(y: float) -> float:
+        return float(min(max(y, floor), ceiling))
 
     def xs(trials: Sequence[TrialRecord]) -> list[float]:
         return [float(t.slope or 0.0) for t in trials]
@@ -116,8 +172,14 @@ def tune(result: TuneResult) -> Figure:
             xs(with_ci),
             ys(with_ci),
             yerr=[
-                [y - float(t.ci_low or 0.0) for t, y in zip(with_ci, ys(with_ci), strict=True)],
-                [float(t.ci_high or 0.0) - y for t, y in zip(with_ci, ys(with_ci), strict=True)],
+                [
+                    max(y - clip(float(t.ci_low or 0.0)), 0.0)
+                    for t, y in zip(with_ci, ys(with_ci), strict=True)
+                ],
+                [
+                    max(clip(float(t.ci_high or 0.0)) - y, 0.0)
+                    for t, y in zip(with_ci, ys(with_ci), strict=True)
+                ],
             ],
             fmt="o",
             ms=4,
@@ -137,10 +199,12 @@ def tune(result: TuneResult) -> Figure:
         )
     relu = result.relu
     if relu is not None and relu.value is not None:
-        band = "" if relu.ci_low is None else f" [{relu.ci_low:.4g}, {relu.ci_high:.4g}]"
-        ax.axhline(relu.value, color="C3", lw=1.2, label=f"ReLU (slope 0): {relu.value:.4g}{band}")
+        band = ""
         if relu.ci_low is not None and relu.ci_high is not None:
-            ax.axhspan(relu.ci_low, relu.ci_high, color="C3", alpha=0.15)
+            low, high = clip(relu.ci_low), clip(relu.ci_high)
+            band = f" [{low:.4g}, {high:.4g}]"
+            ax.axhspan(low, high, color="C3", alpha=0.15)
+        ax.axhline(relu.value, color="C3", lw=1.2, label=f"ReLU (slope 0): {relu.value:.4g}{band}")
     best = result.best
     if best is not None and best.slope is not None:
         ax.plot(
@@ -162,6 +226,11 @@ def tune(result: TuneResult) -> Figure:
             label=f"failed trials ({len(failed)}), at their slope",
         )
     ax.set_xscale("log")
+    slopes = xs(tuned) + xs(failed)
+    if slopes:
+        ax.set_xticks(log_ticks(min(slopes), max(slopes)))
+        ax.xaxis.set_major_formatter(lambda x, _: f"{x:g}")
+        ax.xaxis.set_minor_formatter(NullFormatter())
     better = "higher" if result.direction == "maximize" else "lower"
     ax.set_xlabel("negative slope (log scale)", fontsize=10)
     ax.set_ylabel(f"objective, mean over seeds ({better} is better)", fontsize=10)
@@ -174,41 +243,108 @@ def tune(result: TuneResult) -> Figure:
     return fig
 
 
+def _padded(values: Sequence[float], pad: float = 0.08) -> tuple[float, float]:
+    """Limits that hold every finite value in ``values``, ``pad`` of their range beyond each
+    end (a single value: a band around it)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    low, high = (float(v.min()), float(v.max())) if v.size else (-1.0, 1.0)
+    span = high - low or max(abs(high), 1.0)
+    return low - pad * span, high + pad * span
+
+
+_OUTCOME_COLORS = {
+    "better": "C2",
+    "ReLU is better": "C3",
+    "no difference": "C0",
+    "inconclusive": "C1",
+    "not compared": "0.3",
+}
+
+
 def compare(result: CompareResult) -> Figure:
-    """``leaky compare``: each seed's value per slope, the means with their 95 % intervals,
-    ReLU's mean.
+    """``leaky compare``: per slope, the paired differences against ReLU, value(slope) -
+    value(ReLU) on each seed both evaluated, their mean with its 95 % interval
+    (``leaky.lab.stats.mean_interval``), the margin band (±margin: no difference that
+    matters) and the zero line (ReLU). Each slope's verdict is written above it.
 
-    The objective's name, which comes from the user, is printed as it is (``plain``).
+    The slopes sit side by side on the x axis (labelled with their values); the y axis is
+    linear, its limits set from every point, interval end and the margin band, so that
+    nothing is clipped. The objective's name, which comes from the user, is printed as it is
+    (``plain``).
     """
-    import math
-
     from leaky.lab import stats
+    from leaky.lab.compare import outcome
 
-    fig = Figure(figsize=(6.5, 4.0), layout="constrained")
+    others = result.others
+    margin = result.config.margin
+    fig = Figure(figsize=(max(5.0, 1.2 * len(others) + 3.0), 4.4), layout="constrained")
     ax = fig.subplots()
     rng = np.random.default_rng(0)
-    xs, means, errs = [], [], []
-    for r in result.rows:
-        v = np.asarray(r.values)
-        ok = v[np.isfinite(v)]
-        x = r.slope
-        ax.plot(np.full(len(ok), x) + rng.uniform(-0.002, 0.002, len(ok)), ok, ".", color="0.6")
-        half = stats.mean_interval(ok).half_width
-        xs.append(x)
-        means.append(ok.mean() if len(ok) else math.nan)
-        errs.append(half)
+    ax.axhspan(
+        -margin,
+        margin,
+        color="C2",
+        alpha=0.15,
+        lw=0,
+        label=f"±{margin:g}: no difference that matters",
+    )
+    ax.axhline(0.0, color="C3", lw=1, label="ReLU (difference 0)")
+    ys: list[float] = [-margin, margin]
+    for x, r in enumerate(others):
+        d = result.differences(r.slope)
+        ys.extend(d.tolist())
+        jitter = rng.uniform(-0.12, 0.12, len(d))
+        ax.plot(x + jitter, d, ".", color="0.55", label="each seed" if x == 0 else None)
+        interval = stats.mean_interval(d)
+        if np.isfinite(interval.low):
+            ys.extend((interval.low, interval.high))
+            yerr = [[interval.mean - interval.low], [interval.high - interval.mean]]
+        else:
+            yerr = None
+        if interval.n:
+            ax.errorbar(
+                [x],
+                [interval.mean],
+                yerr=yerr,
+                fmt="o",
+                ms=6,
+                capsize=4,
+                color="C0",
+                label="mean, 95 % interval" if x == 0 else None,
+            )
+        word = outcome(result.verdict(r.slope))
+        ax.annotate(
+            word,
+            (x, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(0, -4),
+            textcoords="offset points",
+            ha="center",
+            va="top",
+            fontsize=9,
+            color=_OUTCOME_COLORS[word],
+        )
         if r.failures:
             ax.annotate(
-                f"{len(r.failures)} failed", (x, np.nanmin(ok) if len(ok) else 0), fontsize=9
+                f"{len(r.failures)} failed",
+                (x, 0.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(0, 4),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=8,
             )
-    ax.errorbar(
-        xs, means, yerr=np.nan_to_num(errs), fmt="o-", capsize=3, label="mean, 95 % interval"
-    )
-    relu = next(r for r in result.rows if r.slope == 0.0)
-    ax.axhline(relu.mean, color="C3", ls="--", lw=1, label="ReLU (slope 0)")
-    ax.set_xscale("symlog", linthresh=0.01, linscale=0.5)
+    low, high = _padded(ys)
+    span = high - low
+    ax.set_ylim(low - 0.06 * span, high + 0.1 * span)  # room for the words above and below
+    ax.set_xticks(range(len(others)), [f"{r.slope:g}" for r in others])
+    ax.set_xlim(-0.6, len(others) - 0.4)
+    better = "higher" if result.config.direction == "maximize" else "lower"
     ax.set_xlabel("negative slope")
-    ax.set_ylabel(plain(result.config.objective))
-    ax.legend(fontsize=9)
-    ax.grid(alpha=0.3)
+    ax.set_ylabel(f"slope - ReLU, per seed ({better} is better)")
+    ax.set_title(plain(result.config.objective), fontsize=10)
+    ax.legend(fontsize=8, loc="lower left", bbox_to_anchor=(1.01, 0.0), borderaxespad=0)
+    ax.grid(axis="y", alpha=0.3)
     return fig
