@@ -61,7 +61,7 @@ import numpy as np
 from leaky import _validate
 from leaky.lab import _checks, data, stats, verdicts
 from leaky.lab._json import floats, json_safe
-from leaky.lab.experiments.stability import FLOOR_RECIPE
+from leaky.lab.experiments import stability
 from leaky.lab.store import Outcome, Task
 
 if TYPE_CHECKING:
@@ -301,17 +301,7 @@ class Config:
 
     def floor_config(self) -> TrainConfig:
         """Logistic regression with claim 4's floor recipe, the same steps and seeds."""
-        from leaky.lab.batched import TrainConfig
-
-        return TrainConfig(
-            dataset="mnist1d",
-            activation=None,
-            seeds=self.seeds,
-            steps=self.steps,
-            eval_every=0,
-            split_seed=DATA_SEED,
-            **FLOOR_RECIPE,
-        )
+        return stability.floor_config(self.seeds, self.steps, split_seed=DATA_SEED)
 
     def to_dict(self) -> dict[str, Any]:
         return {

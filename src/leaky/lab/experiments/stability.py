@@ -115,14 +115,7 @@ class Config:
         return self.settings[0].steps
 
     def floor_config(self) -> TrainConfig:
-        return TrainConfig(
-            dataset="mnist1d",
-            activation=None,
-            seeds=self.seeds,
-            steps=self.steps,
-            eval_every=0,
-            **FLOOR_RECIPE,
-        )
+        return floor_config(self.seeds, self.steps)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -136,6 +129,19 @@ class Config:
     def from_dict(cls, d: dict[str, Any]) -> Config:
         settings = tuple(Setting(**{**s, "lrs": tuple(s["lrs"])}) for s in d["settings"])
         return cls(settings, tuple(d["slopes"]), tuple(d["smooth"]), tuple(d["seeds"]))
+
+
+def floor_config(seeds: Sequence[int], steps: int, **changes: Any) -> TrainConfig:
+    """The linear floor's run: logistic regression with ``FLOOR_RECIPE`` on MNIST-1D, for
+    ``seeds`` and ``steps`` (claim 4's and claim 6's failure rule read it)."""
+    return TrainConfig(
+        dataset="mnist1d",
+        activation=None,
+        seeds=tuple(seeds),
+        steps=steps,
+        eval_every=0,
+        **{**FLOOR_RECIPE, **changes},
+    )
 
 
 def settings(steps: int, lrs: Mapping[str, tuple[float, ...]] = LRS) -> tuple[Setting, ...]:
