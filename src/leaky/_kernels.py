@@ -555,7 +555,8 @@ def fast(op: int, x: np.ndarray, a: float, out: np.ndarray, g: np.ndarray | None
     if out.nbytes < PARALLEL_MIN_BYTES or not _take_threads():
         return _small(op, gx, x, a, out, stream)
     try:
-        return _large(op, gx, x, a, out, stream, get_num_threads())
+        # numba.get_num_threads() costs ~1 us a call: only streaming splits by it
+        return _large(op, gx, x, a, out, stream, get_num_threads() if stream else 1)
     finally:
         _threads_lock.release()
 
