@@ -583,18 +583,13 @@ TINY = 1e-300  # a zero norm's stand-in in the mean log profile (float64's range
 
 
 @dataclass(frozen=True)
-class Cell:
-    """One arm, depth and width at initialisation: the ratio per seed and the profile."""
+class _Measured:
+    """What every row of the result names first: the arm, the depth and the width."""
 
     activation: float | str
     init: str
     depth: int
     width: int
-    log_ratio: tuple[float, ...]  # per seed, log10(first / last hidden), clipped
-    vanished: tuple[bool, ...]  # per seed: ratio below VANISH_RATIO
-    dead: int  # seeds whose last hidden layer got no gradient (entered at -CLIP)
-    profile: tuple[float, ...]  # per layer (hidden 1..depth, output): mean log10 norm
-    error: str | None = None  # the task failed: nothing measured
 
     @property
     def arm(self) -> Arm:
@@ -603,6 +598,17 @@ class Cell:
     @property
     def label(self) -> str:
         return self.arm.label
+
+
+@dataclass(frozen=True)
+class Cell(_Measured):
+    """One arm, depth and width at initialisation: the ratio per seed and the profile."""
+
+    log_ratio: tuple[float, ...]  # per seed, log10(first / last hidden), clipped
+    vanished: tuple[bool, ...]  # per seed: ratio below VANISH_RATIO
+    dead: int  # seeds whose last hidden layer got no gradient (entered at -CLIP)
+    profile: tuple[float, ...]  # per layer (hidden 1..depth, output): mean log10 norm
+    error: str | None = None  # the task failed: nothing measured
 
     @property
     def vanished_count(self) -> int:
@@ -616,26 +622,14 @@ class Cell:
 
 
 @dataclass(frozen=True)
-class Trained:
+class Trained(_Measured):
     """One arm trained at one depth: the accuracies and fates of every seed."""
 
-    activation: float | str
-    init: str
-    depth: int
-    width: int
     val_acc: tuple[float, ...]  # per seed, %; NaN where the run diverged
     test_acc: tuple[float, ...]
     diverged: tuple[bool, ...]
     failed: tuple[bool, ...]  # diverged, or validation accuracy below the linear floor
     error: str | None = None
-
-    @property
-    def arm(self) -> Arm:
-        return Arm(self.activation, self.init)
-
-    @property
-    def label(self) -> str:
-        return self.arm.label
 
     @property
     def runs(self) -> int:
