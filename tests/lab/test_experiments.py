@@ -106,16 +106,78 @@ def test_an_arm_against_itself_never_fails_less_often() -> None:
     assert verdicts.judge(c).verdict != verdicts.SUPPORTED and c.effect == 0
 
 
-def test_born_dead_cell_counts_constant_and_untrainable_networks() -> None:
-    cell = born_dead.CellConfig(0.0, "he", "zero", 1, (1, 30), 300, 16, (30,), 20, 40)
+def test_born_dead_cell_counts_constant_networks() -> None:
+    cell = born_dead.CellConfig(0.0, "he", "zero", 1, (1, 30), 300, 16)
     deep_relu = born_dead.cell(cell)
     assert deep_relu == born_dead.cell(cell)  # deterministic
     shallow, deep = deep_relu["rows"]
     assert deep["near32"] > shallow["near32"]  # ReLU dies with depth at width 1
-    assert deep["untrainable"] >= 0.5 * deep["train_trials"]
     leaky = born_dead.cell(dataclasses.replace(cell, slope=0.3))
     assert leaky["rows"][1]["exact64"] <= 3  # a Leaky network is constant only by rounding
     assert leaky["rows"][1]["near32"] < deep["near32"]
+
+
+def test_born_dead_member_trains_as_it_would_alone() -> None:
+    """Every arm's networks train side by side; a member's error equals its training alone
+    (float tolerance), with its own slope."""
+    rng = np.random.default_rng(3)
+    relu = born_dead._layers(rng, born_dead.Arm(0.0), 3, 4, 3, 2)
+    leaky = born_dead._layers(rng, born_dead.Arm(0.1), 3, 4, 3, 2)
+    both = [
+        (np.concatenate([a[0], b[0]]), np.concatenate([a[1], b[1]]))
+        for a, b in zip(relu, leaky, strict=True)
+    ]
+    x = rng.uniform(-1, 1, (32, 2))
+    together = born_dead.train_mse(both, [0.0] * 3 + [0.1] * 3, x, (5, 40))
+    alone = born_dead.train_mse(leaky, [0.1] * 3, x, (5, 40))
+    np.testing.assert_allclose(together[3:], alone, rtol=1e-4, atol=1e-6)
+    assert together.shape == (6, 2) and np.all(together[:, 1] < together[:, 0] * 1.01)
+
+
+def test_born_dead_training_reads_every_budget_and_refuses_bad_ones() -> None:
+    t = born_dead.TrainCellConfig(
+        (born_dead.Arm(0.0), born_dead.Arm(0.3)), 2, 10, 12, 16, (10, 100)
+    )
+    out = born_dead.train_cell(t)
+    assert out == born_dead.train_cell(t)  # deterministic
+    relu, leaky = (a["untrainable"] for a in out["arms"])
+    assert len(relu) == len(leaky) == 2
+    assert relu[-1] >= 6 and leaky[-1] < relu[-1]  # width 2, depth 10: ReLU is born dead
+    with pytest.raises(ValueError, match="increasing order"):
+        born_dead.TrainCellConfig((born_dead.Arm(0.0),), 1, 3, 2, 8, (60, 10))
+
+
+def _born_dead_result(counts: dict[str, list[tuple[int, ...]]], trials: int = 20):
+    arms = (born_dead.Arm(0.0), born_dead.Arm(0.0, "rai"), born_dead.Arm(0.01))
+    config = born_dead.Config(arms, (2, 3), (10,), 10, 8, (10, 20), trials, (150, 500))
+    strata = [(2, 10), (2, 20), (3, 10), (3, 20)]
+    trained = tuple(
+        born_dead.Trained(a.label, a.slope, w, d, trials, counts[a.label][i])
+        for a in arms
+        for i, (w, d) in enumerate(strata)
+    )
+    return born_dead.Result(config, (), trained, (), ())
+
+
+def test_born_dead_claim_tests_strata_and_words_reduces_or_prevents() -> None:
+    relu = [(18, 18)] * 4
+    rai = [(10, 9)] * 4
+    some = _born_dead_result(
+        {born_dead.RELU: relu, born_dead.RAI: rai, born_dead.PRIMARY: [(8, 4)] * 4}
+    )
+    claim = claims.born_dead_claim(some, preliminary=False)
+    assert claim.primary is not None and claim.primary.verdict == verdicts.SUPPORTED
+    assert "Cochran-Mantel-Haenszel" in claim.primary.test
+    assert "reduces" in claim.finding and "does not prevent" in claim.finding
+    none_left = _born_dead_result(
+        {born_dead.RELU: relu, born_dead.RAI: rai, born_dead.PRIMARY: [(8, 0)] * 4}
+    )
+    assert "prevents" in claims.born_dead_claim(none_left, preliminary=False).finding
+    # a negative control: an arm as born dead as ReLU is never "supported"
+    same = _born_dead_result({born_dead.RELU: relu, born_dead.RAI: rai, born_dead.PRIMARY: relu})
+    primary = claims.born_dead_claim(same, preliminary=False).primary
+    assert primary is not None and primary.verdict != verdicts.SUPPORTED
+    assert born_dead.Result.from_dict(some.to_dict()) == some
 
 
 def test_born_dead_monte_carlo_matches_the_exact_result() -> None:
@@ -290,3 +352,166 @@ def test_harness_experiment_uses_the_papers_recipe_at_the_standard_scale() -> No
     config = harness.plan("standard")
     assert {t.config.steps for t in harness.tasks(config)} == {6000}
     assert {t.config.model for t in harness.tasks(config)} == {"logistic", "mlp", "cnn"}
+
+
+# --- claim 2b: recovery, not occupancy --------------------------------------------------
+
+
+def _snapshot_member(seed: int, fractions: list[list[float]], acc: float = 0.9) -> MemberResult:
+    """A member with one ActivationSnapshot per measured step (one site, per-unit
+    positive fractions)."""
+    from leaky.lab.batched import ActivationSnapshot, SiteStats
+
+    snaps = tuple(
+        ActivationSnapshot(step, "train", (SiteStats("linear1", tuple(f), (0.0,) * len(f), (), 0),))
+        for step, f in zip((0, 5, 10), fractions, strict=False)
+    )
+    member = _member(seed, acc=(0.1, acc), val=(0.1, acc))
+    return dataclasses.replace(member, activations=snaps)
+
+
+def test_recovery_counts_the_checkpoints_near_dead_units_active_at_the_end() -> None:
+    config = TrainConfig(seeds=(0, 1), steps=10, eval_every=0, stats_steps=(0, 5, 10))
+    members = (
+        # 4 units near-dead at step 5 (positive < 1 %), 3 of them active at the end
+        _snapshot_member(0, [[0.5] * 4, [0.0, 0.0, 0.005, 0.0], [0.2, 0.3, 0.0, 0.02]]),
+        # nothing near-dead at the checkpoint: no recovery to measure (missing, not 0)
+        _snapshot_member(1, [[0.5] * 4, [0.5] * 4, [0.0] * 4]),
+    )
+    result = TrainResult(config, (0, 10), members)
+    rec = dying.recovery(result, 1)
+    assert rec[0] == pytest.approx(0.75) and math.isnan(rec[1])
+    assert dying.near_dead(result, -1)[1] == 1.0  # occupancy says "dead"; recovery does not
+
+
+def test_near_dead_ablation_zeroes_exactly_the_units_found_near_dead() -> None:
+    from leaky.lab.batched import train
+
+    base = dict(
+        dataset="spirals",
+        seeds=(0, 1),
+        steps=40,
+        eval_every=0,
+        optimizer="sgd",
+        lr=0.3,
+        batch_size=32,
+        bias_shift=2.0,
+        stats_steps=(0, 40),
+    )
+    relu = train(TrainConfig(activation=0.0, ablate="near-dead", **base))
+    for m in relu.members:  # a ReLU unit positive on < 1 % of inputs carries almost nothing
+        assert abs(m.test_acc[-1] - m.ablated_test_acc) < 0.02
+    none_dead = train(
+        TrainConfig(activation=1.0, ablate="near-dead", **{**base, "bias_shift": 0.0})
+    )
+    for m in none_dead.members:  # the identity: nothing near-dead, nothing zeroed
+        assert m.ablated_test_acc == m.test_acc[-1]
+    with pytest.raises(ValueError, match="stats_steps' must include steps=40"):
+        TrainConfig(activation=0.0, ablate="near-dead", **{**base, "stats_steps": (0,)})
+    assert TrainConfig(ablate=True).ablate == "negative"  # plans stored before the names
+
+
+def _dying_result(recovered: dict[float, list[list[float]]]) -> dying.Result:
+    """Per arm, per setting: recovery % over 6 seeds (the other measures filler)."""
+    settings = dying.SETTINGS
+    config = dying.Config(settings, tuple(recovered), tuple(range(6)), 10)
+    six = (50.0,) * 6
+    arms = tuple(
+        dying.Arm(s.name, arm, six, six, (90.0,) * 6, 0, None, six, tuple(rec[i]), (0.0,) * 6)
+        for arm, rec in recovered.items()
+        for i, s in enumerate(settings)
+    )
+    return dying.Result(config, arms)
+
+
+def test_claim_2b_primary_is_recovery_averaged_over_settings_against_relu() -> None:
+    low = [[1.0, 2.0, 0.0, 1.5, 0.5, 1.0]] * 4
+    high = [[1.0, 2.0, 0.0, 1.5, 0.5, 1.0]] * 3 + [[80.0, 75.0, 85.0, 79.0, 82.0, 77.0]]
+    result = _dying_result({0.0: low, 0.01: high})
+    claim = claims.dying_claim(result, preliminary=False)
+    assert "brings more near-dead units back than ReLU (averaged over 4 settings)" in (
+        claim.primary.claim
+    )
+    assert claim.primary.verdict == verdicts.SUPPORTED  # ~20 points on average
+    assert "bias shock 2 (Adam lr 0.01)" in claim.finding.split("Not in:")[0]
+    # negative control: ReLU against itself is never supported
+    same = _dying_result({0.0: low, 0.01: low})
+    assert claims.dying_claim(same, preliminary=False).verdict != verdicts.SUPPORTED
+    assert dying.Result.from_dict(result.to_dict()) == result
+    assert claims.PREREGISTERED["2b"] is dying.PREREGISTERED
+
+
+# --- claim 5: tuned learning rates, early stopping, disjoint seeds ------------------------
+
+
+def test_early_stopping_reads_the_test_accuracy_at_the_best_validation_step() -> None:
+    config = TrainConfig(seeds=(0,), steps=20, eval_every=10)
+    member = MemberResult(
+        seed=0,
+        diverged=False,
+        diverged_step=None,
+        train_loss=(2.0, 1.0, 0.9),
+        train_acc=(0.1, 0.5, 0.6),
+        val_loss=(2.0, 1.0, 1.1),
+        val_acc=(0.1, 0.7, 0.6),
+        test_loss=(2.0, 1.0, 1.1),
+        test_acc=(0.1, 0.65, 0.62),
+    )
+    val, test = slopes._early_stopped(TrainResult(config, (0, 10, 20), (member,)), np.array([0]))
+    assert val[0] == 0.7 and test[0] == 0.65  # step 10, not the last
+
+
+def test_claim_5_chooses_on_selection_seeds_and_judges_on_the_others() -> None:
+    # slope 0.1 looks best on the two selection seeds only; on the confirmation seeds it
+    # equals the default: the verdict must come from the confirmation seeds
+    sel, conf = [70.0, 71.0], [60.0, 61.5, 59.8, 62.1, 60.7, 61.0]
+    config = slopes.Config(("mlp",), (0.0, 0.01, 0.1), tuple(range(8)), 10, select=2)
+
+    def arm(a: float, selection: list[float]) -> slopes.Arm:
+        acc = tuple(selection + conf)
+        return slopes.Arm("mlp", a, config.seeds, acc, acc, 0, (), (), ())
+
+    result = slopes.Result(config, (arm(0.0, [50, 51]), arm(0.01, [55, 56]), arm(0.1, sel)))
+    assert result.selected("mlp").arm == 0.1
+    claim = claims.slope_claim(result, preliminary=False)
+    assert claim.primary.n == 6 and claim.primary.effect == pytest.approx(0.0)
+    assert claim.verdict == verdicts.NOT_SUPPORTED  # equal within 1 point on fresh seeds
+    assert claims.PREREGISTERED["5"] is slopes.PREREGISTERED_5
+
+
+def test_claim_5s_plans_tune_the_learning_rate_on_disjoint_seeds() -> None:
+    for scale in ("standard", "full"):
+        config = slopes.plan(scale)
+        assert len(config.lrs) >= 3 and 0.01 in config.lrs and 0.01 in config.tuned
+        assert set(config.selection).isdisjoint(config.confirmation) and config.confirmation
+        task = config.train_config("mlp", 0.01)
+        assert task.lrs == config.lrs and task.eval_every > 0
+    assert slopes.plan("full").steps == 6000 and "cnn" in slopes.plan("full").models
+    assert len(slopes.plan("full").confirmation) >= 40  # what the power analysis asks for
+
+
+def test_the_full_scale_estimate_scales_each_models_measured_rate_by_its_work() -> None:
+    from leaky.lab.store import Task
+
+    def train_task(model: str, steps: int, seeds: int) -> Task:
+        act = None if model == "gru" else 0.0
+        config = TrainConfig(
+            model=model, activation=act, steps=steps, seeds=tuple(range(seeds)), eval_every=0
+        )
+        return Task("x", "leaky.lab.batched:train", config)
+
+    mlp, cnn = train_task("mlp", 100, 2), train_task("cnn", 100, 1)
+    other = Task("x", "leaky.lab.runner:check_task", {"seed": 1})
+    measured = {"x": [mlp, cnn, other]}
+    seconds = {mlp.key: 2.0, cnn.key: 5.0, other.key: 3.0}  # mlp 0.01 s, cnn 0.05 s per step
+    target = plan_mod.StudyPlan("full", 0, {})
+    assert plan_mod.estimate_seconds(measured, seconds, target) == 0.0
+
+    class Fake:  # a plan whose tasks are given
+        def tasks(self) -> dict[str, list[Task]]:
+            return {"x": [train_task("mlp", 1000, 2), train_task("gru", 10, 1), other]}
+
+    # mlp 2,000 member-steps at 0.01 s; gru not measured: the slowest rate (cnn's 0.05 s);
+    # any other task the mean of its experiment's others (3 s)
+    estimate = plan_mod.estimate_seconds(measured, seconds, Fake())  # type: ignore[arg-type]
+    assert estimate == pytest.approx(20 + 0.5 + 3)

@@ -437,3 +437,14 @@ def test_builtin_objective_is_the_same_from_two_threads_and_leaves_the_global_rn
     threads[0].join()
     assert values == [alone, alone]
     assert blobs_mlp(0.05, 5) != alone  # the seed matters
+
+
+def test_the_summary_interval_stays_inside_an_accuracys_range() -> None:
+    # seeds 0.99 and 1.0: the t interval of their mean reaches past 1, an accuracy cannot
+    result = tune_slope(lambda a, s: 1.0 - 0.01 * (s % 2), n_trials=3, seeds=(0, 1))
+    assert result.bounds == (0.0, 1.0)
+    assert result.best is not None and result.best.ci_high > 1.0  # the raw interval
+    interval = result.summary.split("]")[0].split("[")[1]
+    assert float(interval.split(", ")[1]) <= 1.0
+    unbounded = tune_slope(lambda a, s: 5.0 + s, n_trials=3, seeds=(0, 1))
+    assert unbounded.bounds == (-math.inf, math.inf)

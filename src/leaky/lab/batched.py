@@ -85,6 +85,10 @@ NEAR_ZERO = 0.05  # "near zero": |h| below this fraction of the layer's mean |h|
 NEAR_ZERO_CURVE = (1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 3e-1)
 """Thresholds (fractions of the layer's mean |h|) of the near-zero curve: claim 3b reads the
 curve, never one cut-off on the scale of the slopes it compares."""
+NEAR_DEAD = 0.01
+"""A unit is near-dead when its pre-activation is positive on fewer than this fraction of
+the inputs: dead in ReLU's sense (no gradient), in the negative regime under Leaky ReLU."""
+ABLATIONS = ("", "negative", "near-dead")
 EVAL_CHUNK = 250  # examples per forward pass when a whole split is measured (cache-sized)
 
 ABS_EDGES = tuple(10.0**k for k in range(-6, 3))
@@ -128,6 +132,10 @@ class TrainConfig:
         dtype: ``"float32"`` or ``"float64"``.
         stats_steps: steps at which per-unit activation statistics are measured over the
             whole ``stats_split`` (``"train"``, ``"val"`` or ``"test"``).
+        ablate: after training, the validation and test accuracy again with some outputs
+            zeroed: ``"negative"`` every negative output (the network evaluated with slope
+            0), ``"near-dead"`` every unit near-dead (``NEAR_DEAD``) at the last
+            ``stats_steps`` measurement, which must be ``steps``; ``""``: none.
 
     Example:
         >>> c = TrainConfig(model="mlp", activation="relu", seeds=(0, 1), steps=10)
@@ -156,7 +164,7 @@ class TrainConfig:
     stats_split: str = "train"
     slopes: tuple[float, ...] = ()
     lrs: tuple[float, ...] = ()
-    ablate: bool = False
+    ablate: str = ""
 
     def __post_init__(self) -> None:
         put = object.__setattr__
@@ -185,6 +193,14 @@ class TrainConfig:
             )
         put(self, "stats_steps", tuple(sorted(stats)))
         _checks.one_of(self.stats_split, "stats_split", _F, SPLITS)
+        if isinstance(self.ablate, bool):  # plans stored before the modes had names
+            put(self, "ablate", "negative" if self.ablate else "")
+        _checks.one_of(self.ablate, "ablate", _F, ABLATIONS)
+        if self.ablate == "near-dead" and self.steps not in stats:
+            raise ValueError(
+                f"The 'ablate' parameter of {_F} is 'near-dead', which zeroes the units "
+                f"near-dead at the end: 'stats_steps' must include steps={self.steps}."
+            )
         slopes = tuple(_validate.closed_fraction(a, "slopes", _F) for a in self.slopes)
         put(self, "slopes", slopes)
         put(self, "lrs", tuple(_validate.positive_real(lr, "lrs", _F) for lr in self.lrs))
@@ -360,7 +376,7 @@ class MemberResult:
     activations: tuple[ActivationSnapshot, ...] = ()
     slope: float | None = None  # a grid's member: its slope and learning rate
     lr: float | None = None
-    ablated_val_acc: float | None = None  # with negative outputs zeroed (``ablate``)
+    ablated_val_acc: float | None = None  # with outputs zeroed (``TrainConfig.ablate``)
     ablated_test_acc: float | None = None
 
     @property
@@ -968,6 +984,21 @@ def _evaluate(
     return loss, acc, counters
 
 
+class _SiteMask(nn.Module):
+    """The model's activation with per-member, per-unit masks: ``masks[k]`` (members,
+    units) multiplies the output of the ``k``-th call, the ``k``-th hidden site (the
+    models call their activation once per site, in ``hidden_layers`` order)."""
+
+    def __init__(self, act: nn.Module, masks: list[Tensor]) -> None:
+        super().__init__()
+        self.act, self.masks, self.calls = act, masks, 0
+
+    def forward(self, z: Tensor) -> Tensor:
+        mask = self.masks[self.calls % len(self.masks)]
+        self.calls += 1
+        return self.act(z) * mask.view(*mask.shape[:1], 1, mask.shape[1], *[1] * (z.dim() - 3))
+
+
 def _optimizer(config: TrainConfig, params: Any, lrs: Sequence[float] | None = None) -> Any:
     """PyTorch's optimizer for one learning rate; ``MemberOptimizer`` for one per member."""
     if lrs is not None:
@@ -1047,7 +1078,20 @@ def _fit(
     ablated: dict[str, list[float]] = {}
     if config.ablate and act is not None:
         saved = model.act
-        model.act = _models.build("mlp", 0.0, seed=0).act  # leaky's layer, slope 0
+        if config.ablate == "negative":
+            model.act = _models.build("mlp", 0.0, seed=0).act  # leaky's layer, slope 0
+        else:  # "near-dead": the units the last measurement (at ``steps``) found near-dead
+            alive = [
+                torch.tensor(
+                    [
+                        [f >= NEAR_DEAD for f in snapshots[m][-1].sites[k].positive_fraction]
+                        for m in range(members)
+                    ],
+                    dtype=x_train.dtype,
+                )
+                for k in range(len(sites))
+            ]
+            model.act = _SiteMask(act, alive)
         try:
             for name in ("val", "test"):
                 if name in splits:

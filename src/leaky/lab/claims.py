@@ -88,31 +88,12 @@ QUOTES = {
 
 
 PREREGISTERED: dict[str, dict[str, Any]] = {
-    "2a": {
-        "measure": (
-            f"untrainable at initialisation: a short training explains less than "
-            f"{born_dead.TRAINABLE_R2:g} of a target's variance (R²)"
-        ),
-        "comparison": "Leaky ReLU 0.01 (He init) against ReLU (He init), deep and narrow networks",
-        "test": "Fisher's exact test, two-sided; Holm over the family",
-    },
-    "2b": {
-        "measure": dying.NEAR_DEAD_MEASURE,
-        "comparison": "Leaky ReLU 0.01 against ReLU, paired over seeds, per setting",
-        "margin": f"{dying.MARGIN:g} points of units",
-        "test": "paired t-test, two-sided (TOST for no difference); Holm",
-    },
+    "2a": born_dead.PREREGISTERED,
+    "2b": dying.PREREGISTERED,
     "3b": slopes.PREREGISTERED_3B,
     "4": stability.PREREGISTERED,
     "6": gradients.PREREGISTERED,
-    "5": {
-        "measure": "test accuracy (points), the test set read once",
-        "comparison": (
-            "the slope chosen on validation against the default 0.01, paired over seeds"
-        ),
-        "margin": f"{slopes.ACC_MARGIN:g} point",
-        "test": "paired t-test, two-sided (TOST for no difference); Holm",
-    },
+    "5": slopes.PREREGISTERED_5,
 }
 """Each judged claim's measure, comparison, margin and test, fixed in code before any run
 (claims 1 and 3a are sanity checks: true by definition). The report prints them first."""
@@ -194,17 +175,25 @@ def exact_zero_sanity(result: slopes.Result | None, preliminary: bool) -> Claim:
 
 
 def born_dead_claim(result: born_dead.Result | None, preliminary: bool) -> Claim:
+    """Claim 2a: fewer untrainable deep, narrow networks, per width x depth stratum (CMH)
+    at the longest budget; "reduces" or "prevents" decided by the counts."""
     key, title = "2a", "2a. No born-dead networks (deep, narrow, at initialisation)"
-    if result is None:
+    if result is None or not result.trained:
         return Claim(key, title, QUOTES[key], None)
-    relu = born_dead.Arm(0.0).label
+    relu, leaky_default, rai = born_dead.RELU, born_dead.PRIMARY, born_dead.RAI
     arms = [a.label for a in result.config.arms if a.label != relu]
-    leaky_default = born_dead.Arm(0.01).label
     order = [leaky_default] + [a for a in arms if a != leaky_default]
-    comparisons = [born_dead.comparison(result, a, relu) for a in order]
-    judged = _family(comparisons, preliminary)
+    # the primary's family: every arm against ReLU at the longest budget (CMH over strata)
+    judged = _family([born_dead.comparison(result, a, relu) for a in order], preliminary)
     primary, secondary = judged[0], tuple(v for v in judged[1:] if v is not None)
-    rai = born_dead.Arm(0.0, "rai").label
+    budgets = result.config.budgets
+    shorter = [born_dead.comparison(result, leaky_default, relu, b) for b in budgets[:-1]]
+    secondary += tuple(v for v in _family(shorter, preliminary) if v is not None)
+    strata = sorted(result.strata(leaky_default).keys() & result.strata(relu).keys())
+    per_stratum = [
+        born_dead.stratum_comparison(result, leaky_default, relu, w, d) for w, d in strata
+    ]
+    secondary += tuple(v for v in _family(per_stratum, preliminary) if v is not None)
     notes = []
     rai_verdict = next((v for a, v in zip(order, judged, strict=True) if a == rai), None)
     if rai_verdict is not None and rai_verdict.verdict != verdicts.SUPPORTED:
@@ -224,15 +213,39 @@ def born_dead_claim(result: born_dead.Result | None, preliminary: bool) -> Claim
         )
         for label in (relu, leaky_default)
     }
-    fu_l, n_l = result.pooled_untrainable(leaky_default)
-    fu_r, n_r = result.pooled_untrainable(relu)
+    counts = ", ".join(
+        f"{b} steps: ReLU {'/'.join(map(str, result.pooled_untrainable(relu, b)))}, "
+        f"Leaky 0.01 {'/'.join(map(str, result.pooled_untrainable(leaky_default, b)))}"
+        for b in budgets
+    )
+    if primary is not None and primary.verdict == verdicts.SUPPORTED:
+        word = "prevents" if result.prevented(leaky_default) else "reduces"
+        held = (
+            f"Leaky ReLU 0.01 {word} born-dead networks: it leaves fewer deep, narrow networks "
+            f"untrainable than ReLU after {budgets[-1]} steps"
+            + (
+                ""
+                if word == "prevents"
+                else ", but does not prevent them (some remain untrainable in "
+                + ", ".join(
+                    f"width {w} depth {d}"
+                    for (w, d), t in sorted(result.strata(leaky_default).items())
+                    if t.untrainable[-1] > 0
+                )
+                + ")"
+            )
+            + ". "
+        )
+    else:
+        held = ""
     finding = (
-        f"At depth >= 10, up to {near[relu]:.0%} of ReLU networks were nearly constant over "
-        f"their inputs at initialisation and up to {near[leaky_default]:.0%} of Leaky 0.01 "
-        f"ones. Untrainable (a short training explains < 10 % of a target's variance): ReLU "
-        f"{fu_r}/{n_r}, Leaky 0.01 {fu_l}/{n_l}. Exactly constant Leaky networks "
-        f"({exact[leaky_default][0]:.1%} in float32, {exact[leaky_default][1]:.1%} in float64) "
-        "are a rounding effect: a Leaky network is never constant mathematically."
+        held + f"Untrainable (R² < {born_dead.TRAINABLE_R2:g} on the target), summed over "
+        f"{len(strata)} width x depth strata: {counts}. At depth >= 10, up to "
+        f"{near[relu]:.0%} of ReLU networks were nearly constant over their inputs at "
+        f"initialisation and up to {near[leaky_default]:.0%} of Leaky 0.01 ones. Exactly "
+        f"constant Leaky networks ({exact[leaky_default][0]:.1%} in float32, "
+        f"{exact[leaky_default][1]:.1%} in float64) are a rounding effect: a Leaky network "
+        "is never constant mathematically."
     )
     if result.errors:
         notes.append(f"{len(result.errors)} cell(s) failed: " + "; ".join(result.errors))
@@ -243,52 +256,67 @@ def born_dead_claim(result: born_dead.Result | None, preliminary: bool) -> Claim
 
 
 def dying_claim(result: dying.Result | None, preliminary: bool) -> Claim:
-    key, title = "2b", "2b. Units stay alive during training"
+    """Claim 2b by recovery: do units near-dead at a checkpoint come back by the end?"""
+    key, title = "2b", "2b. Units that fall below zero come back"
     if result is None:
         return Claim(key, title, QUOTES[key], None)
     settings = [s.name for s in result.config.settings]
-    others = [a for a in result.config.arms if a != 0.0]
-    comps, labels = [], []
-    for s in settings:
-        relu = result.arm(s, 0.0)
-        for a in sorted(others, key=lambda v: (v != 0.01, str(v))):
-            comps.append(dying.comparison(result.arm(s, a), relu))
-            labels.append((s, a))
-    judged = _family(comps, preliminary)
-    primary = judged[0]
-    secondary = tuple(v for v in judged[1:] if v is not None)
-    acc = _family(
-        [dying.accuracy_comparison(result.arm(s, a), result.arm(s, 0.0)) for s, a in labels],
-        preliminary,
-    )
-    secondary += tuple(v for v in acc if v is not None)
+    others = sorted((a for a in result.config.arms if a != 0.0), key=lambda v: (v != 0.01, str(v)))
+    # the primary's family: every arm against ReLU, recovery averaged over the settings
+    judged = _family([dying.recovery_comparison(result, a) for a in others], preliminary)
+    primary, secondary = judged[0], tuple(v for v in judged[1:] if v is not None)
+    default = 0.01 if 0.01 in result.config.arms else None
+    per_setting: list[verdicts.Comparison | None] = []
+    ablation: list[verdicts.Comparison | None] = []
+    accuracy: list[verdicts.Comparison | None] = []
+    if default is not None:
+        for s in settings:
+            leaky, relu = result.arm(s, default), result.arm(s, 0.0)
+            per_setting.append(dying.setting_recovery_comparison(leaky, relu))
+            ablation.append(dying.ablation_comparison(leaky, relu))
+            accuracy.append(dying.accuracy_comparison(leaky, relu))
+    per_setting_judged = _family(per_setting, preliminary)
+    secondary += tuple(v for v in per_setting_judged if v is not None)
+    for family in (ablation, accuracy, dying.revival_comparisons(result)):
+        secondary += tuple(v for v in _family(family, preliminary) if v is not None)
+    by_setting = dict(zip(settings, per_setting_judged, strict=False))  # empty: no 0.01
+    more = [s for s, v in by_setting.items() if v and v.verdict == verdicts.SUPPORTED]
+    same = [s for s, v in by_setting.items() if v and v.verdict == verdicts.NOT_SUPPORTED]
     parts = []
     for s in settings:
         relu = result.arm(s, 0.0)
-        leaky = result.arm(s, 0.01) if 0.01 in result.config.arms else None
-        if leaky is None:
+        on = result.arm(s, default) if default is not None else None
+        if on is None or relu.error or on.error:
             continue
+        leaky = on
         parts.append(
-            f"{s}: near-dead units {_pct(relu.mean('start'))} -> {_pct(relu.mean('end'))} under "
-            f"ReLU, {_pct(leaky.mean('start'))} -> {_pct(leaky.mean('end'))} under Leaky 0.01 "
-            f"(test accuracy {relu.mean('test_acc'):.1f} % vs {leaky.mean('test_acc'):.1f} %)"
+            f"{s}: near-dead at the checkpoint {_pct(relu.mean('checkpoint'))} (ReLU) and "
+            f"{_pct(leaky.mean('checkpoint'))} (Leaky 0.01), of which back by the end "
+            f"{_pct(relu.mean('recovered'))} and {_pct(leaky.mean('recovered'))}; zeroing the "
+            f"units near-dead at the end costs {relu.mean('ablation_loss'):+.1f} and "
+            f"{leaky.mean('ablation_loss'):+.1f} points of test accuracy (test accuracy "
+            f"{relu.mean('test_acc'):.1f} % and {leaky.mean('test_acc'):.1f} %)"
         )
-    finding = "; ".join(parts) + (
-        ". A near-dead Leaky unit is in the negative regime: it still learns, at the slope."
-    )
-    revived = _family(dying.revival_comparisons(result), preliminary)
-    secondary += tuple(v for v in revived if v is not None)
+    finding = "; ".join(parts) + "." if parts else ""
+    if per_setting_judged:
+        finding += (
+            " Leaky 0.01 brings more units back than ReLU in: "
+            + ("; ".join(more) if more else "no setting")
+            + ". Not in: "
+            + ("; ".join(same) if same else "no setting")
+            + " (the others inconclusive)."
+        )
     r_relu, redo, r_leaky = (result.revival_arm(a) for a in dying.REVIVAL_ARMS)
     if r_relu and redo and r_leaky and not (r_relu.error or redo.error or r_leaky.error):
         finding += (
-            f" Acting on it (bias shock, a Sequential MLP): near-dead units at the end "
+            f" Acting on it (spirals bias shock, a Sequential MLP): near-dead units at the end "
             f"{_pct(r_relu.mean('end'))} under ReLU, {_pct(redo.mean('end'))} under ReLU with "
             f"ReDo revival every {result.config.revive_every} steps "
             f"({np.mean(redo.revived):.0f} units revived per run), {_pct(r_leaky.mean('end'))} "
             f"under Leaky 0.01; test accuracy {r_relu.mean('test_acc'):.1f} %, "
             f"{redo.mean('test_acc'):.1f} %, {r_leaky.mean('test_acc'):.1f} %."
         )
-    return Claim(key, title, QUOTES[key], primary, secondary, finding)
+    return Claim(key, title, QUOTES[key], primary, secondary, finding.strip())
 
 
 # --- claim 3b ----------------------------------------------------------------------------
@@ -323,7 +351,7 @@ def sparsity_claim(result: slopes.Result | None, preliminary: bool) -> Claim:
     )
     lost = (
         f" Zeroing Leaky 0.01's negative outputs after training moves its test accuracy from "
-        f"{mean(leaky, 'test_acc'):.1f} % to {mean(leaky, 'ablated_test_acc'):.1f} %."
+        f"{mean(leaky, 'paper_test_acc'):.1f} % to {mean(leaky, 'ablated_test_acc'):.1f} %."
         if leaky.ablated_test_acc
         else ""
     )
@@ -376,10 +404,14 @@ def stability_claim(result: stability.Result | None, preliminary: bool) -> Claim
 
 
 def slope_claim(result: slopes.Result | None, preliminary: bool) -> Claim:
+    """Claim 5: the slope chosen on the selection seeds against the default 0.01, on the
+    confirmation seeds, each slope at the learning rate chosen for it, early stopped."""
     key, title = "5", "5. The slope is worth tuning"
     if result is None or slopes.DEFAULT_SLOPE not in result.config.arms:
         return Claim(key, title, QUOTES[key], None)
+    skip = result.config.select
     comps, picks = [], []
+    notes_first: list[str] = []
     for model in result.config.models:
         best = result.selected(model)
         if best is None:
@@ -387,30 +419,62 @@ def slope_claim(result: slopes.Result | None, preliminary: bool) -> Claim:
         picks.append((model, best))
         default = result.arm(model, slopes.DEFAULT_SLOPE)
         if best.arm == default.arm:  # tuning chose the default: compare with the runner-up
-            others = [
-                a
-                for a in result.arms
-                if a.model == model and a.arm in slopes.SLOPES and a.arm != default.arm
-            ]
-            runner = max(others, key=lambda a: a.mean("val_acc"), default=None)
-            comps.append(slopes.accuracy_comparison(default, runner) if runner else None)
+            runner = result.selected(model, exclude=(slopes.DEFAULT_SLOPE,))
+            if runner is not None:
+                notes_first.append(
+                    f"{model}: tuning chose the default 0.01, so it is tested against the "
+                    f"runner-up {runner.label}."
+                )
+            comps.append(slopes.accuracy_comparison(default, runner, skip=skip) if runner else None)
         else:
-            comps.append(slopes.accuracy_comparison(best, default))
+            comps.append(slopes.accuracy_comparison(best, default, skip=skip))
     judged = _family(comps, preliminary)
     present = [v for v in judged if v is not None]
     primary, secondary = (present[0], tuple(present[1:])) if present else (None, ())
-    text = "; ".join(
-        f"{model}: chosen on validation {best.label} (test {best.mean('test_acc'):.1f} %), "
-        f"default 0.01 {result.arm(model, slopes.DEFAULT_SLOPE).mean('test_acc'):.1f} %, "
-        f"ReLU {result.arm(model, 0.0).mean('test_acc'):.1f} %"
-        for model, best in picks
-    )
+
+    def conf(arm: slopes.Arm) -> str:
+        v = np.asarray(result.confirmation(arm), dtype=float)
+        return f"{np.nanmean(v):.1f} %" if np.isfinite(v).any() else "n/a"
+
+    def lr(arm: slopes.Arm) -> str:
+        return f" at lr {arm.lr:g}" if arm.lr is not None and arm.lr_val else ""
+
+    parts = []
+    notes = list(notes_first)
+    for model, best in picks:
+        default, relu = result.arm(model, slopes.DEFAULT_SLOPE), result.arm(model, 0.0)
+        parts.append(
+            f"{model}: chosen on the selection seeds {best.label}{lr(best)}; on the "
+            f"confirmation seeds {conf(best)}, against the default 0.01{lr(default)} "
+            f"{conf(default)} and ReLU{lr(relu)} {conf(relu)}"
+        )
+        gains = [
+            (a.label, a.late_gain)
+            for a in result.arms
+            if a.model == model and a.arm in result.config.tuned and math.isfinite(a.late_gain)
+        ]
+        if gains:
+            worst = max(gains, key=lambda g: g[1])
+            trained = worst[1] < slopes.ACC_MARGIN
+            notes.append(
+                f"{model}: the validation accuracy gained in the last quarter of "
+                f"{result.config.steps_of(model):,} steps is at most {worst[1]:+.1f} points "
+                f"({worst[0]})"
+                + (
+                    ": trained to a plateau (below the 1-point margin)."
+                    if trained
+                    else ": NOT trained to a plateau; the ranking may still move."
+                )
+            )
+    n_sel, n_conf = len(result.config.selection), len(result.config.confirmation)
     finding = (
-        f"{text}. The slope chosen on validation is tested against the default 0.01 on "
-        "test accuracy, paired over seeds, margin 1 point. Xu et al. (2015) found a very "
-        "leaky slope (1/5.5) helped on CIFAR while 0.01 did not; here the numbers decide."
+        "; ".join(parts)
+        + f". Learning rate and slope chosen on {n_sel} seeds, judged on {n_conf} others "
+        f"(test accuracy at the best validation step, margin {slopes.ACC_MARGIN:g} point). "
+        "Xu et al. (2015) found a very leaky slope (1/5.5) helped on CIFAR while 0.01 did "
+        "not; here the numbers decide."
     )
-    return Claim(key, title, QUOTES[key], primary, secondary, finding)
+    return Claim(key, title, QUOTES[key], primary, secondary, finding, tuple(notes))
 
 
 # --- what should I use? -----------------------------------------------------------------
@@ -465,7 +529,11 @@ def advice(result: slopes.Result | None, preliminary: bool) -> list[Advice]:
         judged = [
             v
             for v in _family(
-                [slopes.accuracy_comparison(a, relu) for a in slopes_tested], preliminary
+                [
+                    slopes.accuracy_comparison(a, relu, skip=result.config.select)
+                    for a in slopes_tested
+                ],
+                preliminary,
             )
             if v is not None
         ]
@@ -489,7 +557,7 @@ def advice(result: slopes.Result | None, preliminary: bool) -> list[Advice]:
             need = max((v.seeds_needed or 0 for v in judged), default=0)
             rec = (
                 f"On MNIST-1D ({model}) we cannot tell whether a slope beats ReLU with "
-                f"{len(result.config.seeds)} seeds"
+                f"{len(result.config.confirmation) or len(result.config.seeds)} seeds"
                 + (f" (about {need} would settle it)" if need else "")
                 + ". Measure on your own model with 'leaky compare'."
             )

@@ -38,6 +38,7 @@ def evidence_markdown(doc: dict[str, Any]) -> str:
         f"seed {report.plan.seed}; {setup.get('processor', '?')}, {setup.get('machine', '?')}, "
         f"torch {setup.get('torch', '?')}, {setup.get('seconds', '?')} s "
         f"({setup.get('ran on', '?')}).",
+        *_full_scale(setup),
         "",
         "**In short**",
         "",
@@ -55,6 +56,26 @@ def evidence_markdown(doc: dict[str, Any]) -> str:
     if report.failures:
         lines += ["", f"{len(report.failures)} task(s) failed in this run: see the report."]
     return "\n".join(lines)
+
+
+def _full_scale(setup: dict[str, Any]) -> list[str]:
+    """How long ``--scale full`` takes, estimated from this run's task seconds."""
+    task = setup.get("task seconds")
+    full = setup.get("full scale estimate (task seconds)")
+    if not isinstance(task, (int, float)) or not isinstance(full, (int, float)) or not task:
+        return []
+    from leaky.lab.plan import plan
+
+    hours = full / 3600
+    confirm = len(plan("full").configs["slopes"].confirmation)
+    return [
+        "",
+        f"The tasks of this run took {task:,.0f} s of worker time in all. `--scale full` "
+        f"(the paper's 6,000 steps, the CNN, {confirm} confirmation seeds for claim 5) would take "
+        f"about {hours:,.1f} worker-hours by the same machine's rates (an estimate from "
+        f"this run's seconds per trained member-step, per model): about {hours / 16:,.1f} h "
+        f"on 16 cores, {hours / 64:,.1f} h on 64 (`--scheduler` runs it on a Dask cluster).",
+    ]
 
 
 def bench_markdown(doc: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ axis with 0 (ReLU) on it; labels are at least 9 points at the width the page sho
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -34,16 +35,18 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     (
         born_dead.NAME,
         born_dead.TITLE,
-        "Probability that a randomly initialised network is nearly "
-        "constant over its inputs, against depth (lines, 95 % Wilson bands), and the share left "
-        "untrainable by a short training (markers).",
+        "Top: probability that a randomly initialised network is nearly constant over its "
+        "inputs, against depth (95 % Wilson bands). Bottom: the share of networks left "
+        "untrainable (R² < 0.1 on the target) after each budget of Adam steps, one panel "
+        "per width and depth trained (95 % Wilson intervals).",
     ),
     (
         dying.NAME,
         dying.TITLE,
-        "Near-dead hidden units (positive on < 1 % of the training inputs) "
-        "at initialisation and after training, per seed (dots) and mean with its 95 % interval, "
-        "and the test accuracy.",
+        "Top: of the hidden units near-dead (positive on < 1 % of the training "
+        "inputs) at the checkpoint, the share active again at the end (recovery, claim 2b's "
+        "measure). Bottom: the test accuracy lost when the units near-dead at the end are "
+        "zeroed (their contribution). Per seed (dots), mean with its 95 % interval.",
     ),
     (
         "sparsity",
@@ -64,9 +67,11 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     (
         slopes.NAME,
         slopes.TITLE,
-        "Test accuracy on MNIST-1D against the slope: each seed (grey), "
-        "the mean with its 95 % interval, ReLU's mean (dashed), the slope chosen on validation "
-        "(star).",
+        "Left: test accuracy on MNIST-1D against the slope, on the confirmation "
+        "seeds (each slope at its chosen learning rate, read at its best validation step): "
+        "each seed (grey), the mean with its 95 % interval, ReLU's mean (dashed), the slope "
+        "chosen on the selection seeds (star). Right: the learning-rate grid, mean validation "
+        "accuracy on the selection seeds per slope (the chosen rate circled).",
     ),
 )
 SECTIONS += (
@@ -126,12 +131,17 @@ def _colors(keys: Sequence[Any]) -> dict[Any, str]:
 
 
 def born_dead_figure(result: born_dead.Result) -> tuple[Figure, str]:
+    """Top: nearly constant at initialisation against depth, per width. Bottom: untrainable
+    after each training budget, per width x trained depth (one panel per stratum)."""
     widths = result.config.widths
+    strata = sorted({(t.width, t.depth) for t in result.trained})
+    cols = max(len(widths), len(strata), 1)
     arms = [a.label for a in result.config.arms]
     colors = _colors(arms)
-    fig = Figure(figsize=(4.6 * len(widths), 4.2), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, len(widths), sharey=True))
-    for ax, width in zip(axes, widths, strict=True):
+    rows = 2 if strata else 1
+    fig = Figure(figsize=(3.6 * cols, 3.6 * rows), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(rows, cols, squeeze=False))
+    for ax, width in zip(axes[0], widths, strict=False):
         for label in arms:
             pts = sorted(
                 (p for p in result.points if p.arm == label and p.width == width),
@@ -148,27 +158,47 @@ def born_dead_figure(result: born_dead.Result) -> tuple[Figure, str]:
                 color=colors[label],
                 alpha=0.15,
             )
-            tr = [(p.depth, p.untrainable.estimate) for p in pts if p.untrainable is not None]
-            ax.plot(
-                [depth for depth, _ in tr],
-                [estimate for _, estimate in tr],
-                "s",
-                mfc="none",
-                ms=7,
-                color=colors[label],
-            )
         ax.set_xscale("log")
         _log_ticks(ax, result.config.depths)
-        ax.set_title(f"width {width}")
+        ax.set_title(f"at initialisation, width {width}")
         ax.set_xlabel("depth (hidden layers)")
         ax.set_ylim(-0.03, 1.03)
-    axes[0].set_ylabel("P(nearly constant) — line\nP(untrainable) — squares")
-    axes[-1].legend(fontsize=FONT - 1, loc="lower right")
+    axes[0][0].set_ylabel("P(nearly constant)")
+    axes[0][0].legend(fontsize=FONT - 2, loc="upper left")
+    for ax in axes[0][len(widths) :]:
+        ax.set_visible(False)
+    budgets = result.config.budgets
+    if strata:
+        for ax, (width, depth) in zip(axes[1], strata, strict=False):
+            for label in arms:
+                t = result.strata(label).get((width, depth))
+                if t is None:
+                    continue
+                rates = [t.rate(i) for i in range(len(budgets))]
+                ax.errorbar(
+                    budgets,
+                    [r.estimate for r in rates],
+                    yerr=[
+                        [r.estimate - r.ci_low for r in rates],
+                        [r.ci_high - r.estimate for r in rates],
+                    ],
+                    fmt="-s",
+                    ms=3,
+                    capsize=2,
+                    color=colors[label],
+                )
+            ax.set_xscale("log")
+            _log_ticks(ax, budgets)
+            ax.set_title(f"trained, width {width}, depth {depth}")
+            ax.set_xlabel("Adam steps")
+            ax.set_ylim(-0.03, 1.03)
+        axes[1][0].set_ylabel(f"P(untrainable: R² < {born_dead.TRAINABLE_R2:g})")
+        for ax in axes[1][len(strata) :]:
+            ax.set_visible(False)
     _style(fig)
-    relu = born_dead.Arm(0.0).label
-    leaky = born_dead.Arm(0.01).label
-    fr, nr = result.pooled_untrainable(relu)
-    fl, nl = result.pooled_untrainable(leaky)
+    relu, leaky = born_dead.RELU, born_dead.PRIMARY
+    fr, nr = result.pooled_untrainable(relu) if strata else (0, 0)
+    fl, nl = result.pooled_untrainable(leaky) if strata else (0, 0)
     deepest = max(result.config.depths)
     near = {
         lab: max(
@@ -179,8 +209,9 @@ def born_dead_figure(result: born_dead.Result) -> tuple[Figure, str]:
     }
     alt = (
         f"At depth {deepest}, up to {near[relu]:.0%} of {relu} networks and {near[leaky]:.0%} of "
-        f"{leaky} networks are nearly constant; untrainable after a short training: {relu} "
-        f"{fr}/{nr}, {leaky} {fl}/{nl}."
+        f"{leaky} networks are nearly constant at initialisation; untrainable after "
+        f"{budgets[-1]} Adam steps, summed over the trained strata: {relu} {fr}/{nr}, "
+        f"{leaky} {fl}/{nl}."
     )
     return fig, alt
 
@@ -192,63 +223,57 @@ def dying_figure(result: dying.Result) -> tuple[Figure, str]:
     settings = [s.name for s in result.config.settings]
     arms = list(result.config.arms)
     labels = [activation_label(a) for a in arms]
-    fig = Figure(figsize=(5.4 * len(settings), 7.0), layout="constrained")
+    fig = Figure(figsize=(4.6 * len(settings), 6.6), layout="constrained")
     axes = np.atleast_2d(fig.subplots(2, len(settings), squeeze=False))
     rng = np.random.default_rng(0)
+    rows = (("recovered", "C2", "near-dead units back (%)"), ("ablation_loss", "C3", None))
     for col, s in enumerate(settings):
-        top, bottom = axes[0][col], axes[1][col]
-        for i, a in enumerate(arms):
-            arm = result.arm(s, a)
-            if arm.error:
-                top.text(i, 50, "task failed", ha="center", rotation=90, fontsize=FONT - 1)
-                continue
-            for offset, key, color in ((-0.15, "start", "0.55"), (0.15, "end", "C3")):
-                values = np.asarray(getattr(arm, key))
-                jitter = rng.uniform(-0.05, 0.05, len(values))
-                top.plot(i + offset + jitter, values, ".", color=color, alpha=0.6)
+        for row, (key, color, _) in enumerate(rows):
+            ax = axes[row][col]
+            for i, a in enumerate(arms):
+                arm = result.arm(s, a)
+                values = np.asarray(getattr(arm, key), dtype=float)
+                if arm.error or not np.isfinite(values).any():
+                    ax.text(
+                        i,
+                        0.5,
+                        "not measured",
+                        ha="center",
+                        rotation=90,
+                        fontsize=FONT - 1,
+                        transform=ax.get_xaxis_transform(),
+                    )
+                    continue
+                values = values[np.isfinite(values)]
+                ax.plot(
+                    i + rng.uniform(-0.08, 0.08, len(values)), values, ".", color="0.55", alpha=0.6
+                )
                 m, lo, hi = _ci(values)
-                top.errorbar(
-                    [i + offset],
+                ax.errorbar(
+                    [i],
                     [m],
                     yerr=[[m - lo], [hi - m]] if math.isfinite(lo) else None,
                     fmt="o",
                     color=color,
                     capsize=3,
-                    label=("at initialisation" if key == "start" else "after training")
-                    if i == 0
-                    else None,
                 )
-            acc = np.asarray(arm.test_acc)
-            bottom.plot(i + rng.uniform(-0.08, 0.08, len(acc)), acc, ".", color="0.55", alpha=0.6)
-            m, lo, hi = _ci(acc)
-            bottom.errorbar(
-                [i],
-                [m],
-                yerr=[[m - lo], [hi - m]] if math.isfinite(lo) else None,
-                fmt="o",
-                color="C0",
-                capsize=3,
-            )
-            if arm.diverged:
-                bottom.annotate(f"{arm.diverged} diverged", (i, 52), ha="center", fontsize=FONT - 1)
-        top.set_title(s)
-        top.set_ylabel("near-dead hidden units (%)")
-        top.set_ylim(-3, 103)
-        bottom.set_ylabel("test accuracy (%)")
-        bottom.set_ylim(45, 101)
-        for ax in (top, bottom):
             ax.set_xticks(range(len(arms)), labels, rotation=20, ha="right")
-        top.legend(fontsize=FONT - 1)
+        axes[0][col].set_title(s, fontsize=FONT)
+        axes[0][col].set_ylim(-3, 103)
+        axes[1][col].axhline(0, color="0.7", lw=0.8)
+    axes[0][0].set_ylabel("near-dead units back by the end (%)")
+    axes[1][0].set_ylabel("test accuracy lost when the\nnear-dead units are zeroed (points)")
     _style(fig)
-    first = settings[0]
-    relu, leaky = result.arm(first, 0.0), (result.arm(first, 0.01) if 0.01 in arms else None)
-    alt = (
-        f"{first}: near-dead units {relu.mean('start'):.0f} % -> {relu.mean('end'):.0f} % "
-        "under ReLU"
-    )
-    if leaky is not None:
-        alt += f", {leaky.mean('start'):.0f} % -> {leaky.mean('end'):.0f} % under Leaky 0.01"
-    return fig, alt + "."
+    parts = []
+    for s in settings:
+        relu = result.arm(s, 0.0)
+        leaky = result.arm(s, 0.01) if 0.01 in arms else None
+        if leaky is not None and not (relu.error or leaky.error):
+            parts.append(
+                f"{s}: {relu.mean('recovered'):.0f} % of near-dead units back under ReLU, "
+                f"{leaky.mean('recovered'):.0f} % under Leaky 0.01"
+            )
+    return fig, "; ".join(parts) + "."
 
 
 # --- slopes and sparsity -----------------------------------------------------------------------
@@ -368,35 +393,69 @@ def sparsity_figure(result: slopes.Result) -> tuple[Figure, str]:
 
 def slopes_figure(result: slopes.Result) -> tuple[Figure, str]:
     models = result.config.models
-    fig = Figure(figsize=(5.6 * len(models), 4.2), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, len(models)))
+    lrs = result.config.lrs
+    cols = 2 if lrs else 1
+    fig = Figure(figsize=(5.6 * cols, 4.2 * len(models)), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(len(models), cols, squeeze=False))
     alt = []
-    for ax, model in zip(axes, models, strict=True):
-        _per_slope(ax, result, model, "test_acc", "C0")
-        relu = result.arm(model, 0.0)
+    skip = result.config.select
+    confirmation = slopes.Result(
+        result.config,
+        tuple(
+            dataclasses.replace(a, test_acc=a.test_acc[skip:]) if a.test_acc else a
+            for a in result.arms
+        ),
+    )
+    for row, model in enumerate(models):
+        ax = axes[row][0]
+        _per_slope(ax, confirmation, model, "test_acc", "C0")
+        relu = confirmation.arm(model, 0.0)
         ax.axhline(relu.mean("test_acc"), color="C3", ls="--", lw=1, label="ReLU mean")
         best = result.selected(model)
         if best is not None:
+            shown = confirmation.arm(model, best.arm)
             ax.plot(
                 [float(best.arm)],
-                [best.mean("test_acc")],
+                [shown.mean("test_acc")],
                 "*",
                 ms=16,
                 color="C2",
-                label=f"chosen on validation: {best.label}",
+                label=f"chosen on the selection seeds: {best.label}",
             )
             alt.append(
                 f"{model}: ReLU {relu.mean('test_acc'):.1f} %, chosen {best.label} "
-                f"{best.mean('test_acc'):.1f} %"
+                f"{shown.mean('test_acc'):.1f} % on the confirmation seeds"
             )
         diverged = sum(a.diverged for a in result.arms if a.model == model)
         ax.set_title(
-            f"MNIST-1D {model}"
+            f"MNIST-1D {model}, confirmation seeds"
             + (f" ({diverged} runs diverged, counted at chance)" if diverged else "")
         )
         ax.set_ylabel("test accuracy (%)")
         _slope_axis(ax)
         ax.legend(fontsize=FONT - 1, loc="lower left")
+        if not lrs:
+            continue
+        grid = axes[row][1]
+        tuned = [result.arm(model, a) for a in result.config.tuned if a in result.config.arms]
+        for i, arm in enumerate(t for t in tuned if t.lr_val and not t.error):
+            grid.plot(lrs, arm.lr_val, "o-", color=f"C{i}", label=arm.label, ms=4)
+            if arm.lr is not None:
+                grid.plot(
+                    [arm.lr],
+                    [arm.lr_val[lrs.index(arm.lr)]],
+                    "o",
+                    ms=11,
+                    mfc="none",
+                    color=f"C{i}",
+                )
+        grid.set_xscale("log")
+        grid.set_xticks(list(lrs), [f"{lr:g}" for lr in lrs])
+        grid.minorticks_off()
+        grid.set_xlabel("learning rate (Adam)")
+        grid.set_ylabel("validation accuracy, selection seeds (%)")
+        grid.set_title(f"MNIST-1D {model}: the learning rate tuned per slope")
+        grid.legend(fontsize=FONT - 1)
     _style(fig)
     return fig, "; ".join(alt) + "."
 

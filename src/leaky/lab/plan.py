@@ -9,7 +9,7 @@ renders what it stored.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,3 +96,67 @@ def plan(scale: str = "standard", seed: int = 0) -> StudyPlan:
     scale = _checks.one_of(scale, "scale", "plan", SCALES)
     seed = _checks.seed(seed, "seed", "plan")
     return StudyPlan(scale, seed, {name: m.plan(scale, seed) for name, m in EXPERIMENTS.items()})
+
+
+def _trained(task: Any) -> tuple[str, int] | None:
+    """A training task's model and work (members x steps; for claim 2a's networks, members
+    x steps x depth x width); None for other work."""
+    from leaky.lab.batched import TrainConfig
+
+    c = task.config
+    if isinstance(c, born_dead.TrainCellConfig):
+        work = len(c.arms) * c.trials * c.budgets[-1] * c.depth * c.width
+        return "born_dead", work
+    if not isinstance(c, TrainConfig):
+        return None
+    return c.model, len(c.members) * c.steps
+
+
+def estimate_seconds(
+    measured: Mapping[str, Sequence[Any]], seconds: Mapping[str, float], target: StudyPlan
+) -> float:
+    """Task seconds ``target`` would take, from a run of another plan: ``measured`` holds
+    that run's tasks per experiment and ``seconds`` each task's time (by key).
+
+    A training task costs its member-steps times the seconds per member-step measured for
+    its model (over every experiment; a model not measured at the slowest rate measured);
+    any other task the mean time of its experiment's other tasks in the run. A model of
+    cost, not a measurement: the README calls it an estimate.
+
+    Example:
+        >>> from leaky.lab.store import Task
+        >>> from leaky.lab.batched import TrainConfig
+        >>> t = Task("x", "leaky.lab.batched:train", TrainConfig(steps=10, seeds=(0, 1)))
+        >>> small = StudyPlan("quick", 0, {})
+        >>> estimate_seconds({"x": [t]}, {t.key: 2.0}, small)  # nothing planned
+        0.0
+    """
+    rate_sum: dict[str, list[float]] = {}
+    other: dict[str, list[float]] = {}
+    for name, tasks in measured.items():
+        for t in tasks:
+            if t.key not in seconds:
+                continue
+            trained = _trained(t)
+            if trained is None:
+                other.setdefault(name, []).append(seconds[t.key])
+            else:
+                model, work = trained
+                acc = rate_sum.setdefault(model, [0.0, 0.0])
+                acc[0] += seconds[t.key]
+                acc[1] += work
+    rates = {m: sec / work for m, (sec, work) in rate_sum.items() if work}
+    slowest = max(rates.values(), default=0.0)
+    every_other = [x for xs in other.values() for x in xs]
+    fallback = sum(every_other) / len(every_other) if every_other else 0.0
+    total = 0.0
+    for name, tasks in target.tasks().items():
+        for t in tasks:
+            trained = _trained(t)
+            if trained is None:
+                xs = other.get(name)
+                total += sum(xs) / len(xs) if xs else fallback
+            else:
+                model, work = trained
+                total += work * rates.get(model, slowest)
+    return total

@@ -127,16 +127,6 @@ def log_ticks(low: float, high: float, most: int = MAX_TICKS) -> list[float]:
     return ticks
 
 
-def _natural_bounds(values: Sequence[float]) -> tuple[float, float]:
-    """The range an objective's values cannot leave, read from the values: [0, 1] when
-    every one lies there (an accuracy, a rate), else none (-inf, inf)."""
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    if v.size and v.min() >= 0.0 and v.max() <= 1.0:
-        return 0.0, 1.0
-    return -np.inf, np.inf
-
-
 def tune(result: TuneResult) -> Figure:
     """The study: every complete trial's mean over seeds (with its 95 % t interval) against
     the slope, the ReLU baseline as a line with its interval, the best slope starred, the
@@ -144,7 +134,7 @@ def tune(result: TuneResult) -> Figure:
 
     The x axis is logarithmic with at most ``MAX_TICKS`` round slopes labelled
     (``log_ticks``). An interval is drawn within the objective's natural range
-    (``_natural_bounds``): where every value lies in [0, 1], no interval is drawn beyond it.
+    (``TuneResult.bounds``): where every value lies in [0, 1], no interval is drawn beyond it.
     Strings that come from the user (the study name) are printed as they are (``plain``).
     """
     import textwrap
@@ -153,7 +143,7 @@ def tune(result: TuneResult) -> Figure:
 
     tuned = [t for t in result.complete if not t.baseline and t.slope is not None]
     failed = [t for t in result.trials if t.fail_reason and t.slope]
-    floor, ceiling = _natural_bounds([v for t in result.complete for v in t.values])
+    floor, ceiling = result.bounds
 
     def clip(y: float) -> float:
         return float(min(max(y, floor), ceiling))

@@ -38,7 +38,7 @@ import platform
 import shutil
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,6 +146,20 @@ def machine_setup(p: StudyPlan, backend: str, seconds: float, ran: int, cached: 
     }
 
 
+def work_setup(
+    p: StudyPlan, tasks: Mapping[str, Sequence[Any]], seconds: Mapping[str, float]
+) -> dict[str, Any]:
+    """The run's task seconds (summed over tasks, wherever they ran) and, from them, an
+    estimate of what ``--scale full`` takes (``plan.estimate_seconds``)."""
+    from leaky.lab.plan import estimate_seconds
+
+    out: dict[str, Any] = {"task seconds": round(sum(seconds.values()), 1)}
+    if p.scale != "full":
+        full = plan("full", p.seed)
+        out["full scale estimate (task seconds)"] = round(estimate_seconds(tasks, seconds, full))
+    return out
+
+
 # --- run, or read back -----------------------------------------------------------------
 
 
@@ -178,6 +192,7 @@ def build(
     setup = machine_setup(
         p, results.backend, time.perf_counter() - start, results.ran, results.cached
     )
+    setup |= work_setup(p, per_experiment, {o.key: o.seconds for o in results.outcomes})
     atomic_write(out / SETUP_FILE, json.dumps(setup, indent=1))
     report = summarize(p, outcomes, setup)
     write(out, report)

@@ -150,6 +150,16 @@ class TuneResult:
         return next((t for t in self.complete if t.baseline), None)
 
     @property
+    def bounds(self) -> tuple[float, float]:
+        """The range the objective's values cannot leave, read from the values: [0, 1]
+        when every one lies there (an accuracy, a rate), else (-inf, inf). Intervals are
+        shown clipped to it (a mean's t interval knows nothing of an accuracy's ceiling)."""
+        v = [float(x) for t in self.complete for x in t.values if math.isfinite(x)]
+        if v and min(v) >= 0.0 and max(v) <= 1.0:
+            return 0.0, 1.0
+        return -math.inf, math.inf
+
+    @property
     def summary(self) -> str:
         """The finding in one line, e.g. ``best slope 0.0123: 0.9601, ReLU 0.9542: no
         difference within ±0.01 (best - ReLU = +0.0059 [-0.0011, +0.0129], 95 % paired
@@ -159,7 +169,9 @@ class TuneResult:
         head = f"best slope {self.best_slope:.3g}: {self.best_value:.4g}"
         best = self.best
         if best is not None and best.ci_low is not None and best.ci_high is not None:
-            head += f" [{best.ci_low:.4g}, {best.ci_high:.4g}]"
+            floor, ceiling = self.bounds
+            low, high = max(best.ci_low, floor), min(best.ci_high, ceiling)
+            head += f" [{low:.4g}, {high:.4g}]"
         if self.relu_value is None:
             return head + " (no ReLU baseline in this study)"
         head += f", ReLU {self.relu_value:.4g}"

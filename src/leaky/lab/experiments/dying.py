@@ -1,27 +1,39 @@
-"""Claim 2b, dying during training: do Leaky ReLU's units stay alive where ReLU's die?
+"""Claim 2b, dying during training: do units that fall below zero come back under Leaky ReLU?
 
 The dying ReLU problem is a training phenomenon: a large update pushes a unit's
 pre-activation below zero for every input, its gradient is then zero, and it never comes
-back. Two settings, both on generated spirals with the MNIST-1D paper's MLP and plain SGD,
-measured over the whole training set at initialisation and after about 100 epochs (2000
-steps of 32 examples):
+back. Under Leaky ReLU such a unit still gets a gradient (the slope times ReLU's), so the
+claim is about **recovery**: does a unit that was near-dead become active again? Where a
+unit sits (which side of zero) is not the question: a Leaky unit below zero is in the
+negative regime, not dead, and counting it as "near-dead" measures occupancy, not dying.
 
-- **high learning rate** (lr 1.0, no intervention): the units that die *during* training;
-- **bias shock** (every hidden bias lowered by 2 at initialisation, lr 0.3): most units start
-  below zero; do they come back?
+Four settings (``SETTINGS``), the MNIST-1D paper's MLP in each, every arm paired over seeds
+(seed ``s`` is the same initialisation and batch order in every arm):
+
+- spirals, plain SGD: a **high learning rate** (lr 1.0), and a **bias shock** (every hidden
+  bias lowered by 2 at initialisation, lr 0.3);
+- MNIST-1D, Adam (whose per-parameter step sizes rescale a small gradient): a high
+  learning rate (lr 0.2, where ReLU's second layer dies) and a bias shock (2, lr 0.01).
 
 A unit is **near-dead** when its pre-activation is positive on fewer than 1 % of the
-training inputs: dead in ReLU's sense (no gradient), in the negative regime under Leaky ReLU
-(it still learns, at the slope). Per arm (ReLU, Leaky ReLU 0.01, 0.1, 0.3, GELU), paired
-over seeds: the near-dead fraction at the start and at the end, and the test accuracy
-(a diverged run counts as chance and its units as missing).
+training inputs (``leaky.lab.batched.NEAR_DEAD``). The measures, fixed before the run
+(``PREREGISTERED``), per member, over the whole training set:
 
-**Revival** (the bias-shock setting): does acting on what the monitor finds help? A plain
-``nn.Sequential`` MLP (2 -> 100 -> 100 -> 2, ReLU; ReDo needs each unit's incoming and
-outgoing layer, which the paper's residual MLP shares) trained with the same shock, lr and
+- **recovery** (primary): of the units near-dead at a checkpoint (right after the shock,
+  step 0; at a quarter of the steps at a high learning rate, after the early updates that
+  kill units), the percentage that are not near-dead at the end. No unit near-dead at the
+  checkpoint: no recovery to measure (missing, never 0 or 100);
+- **contribution**: the test accuracy lost when every unit near-dead at the end is
+  zeroed (the network evaluated with those units' outputs set to 0): near 0 when they are
+  functionally dead, larger when the negative regime still carries the signal;
+- the near-dead percentage at the start and the end, and the test accuracy (shown; a
+  diverged run counts as chance and its units as missing).
+
+**Revival** (the spirals bias shock): does acting on what the monitor finds help? A plain
+``nn.Sequential`` MLP (2 -> 100 -> 100 -> 2, ReLU) trained with the same shock, lr and
 steps, three arms paired over seeds: ReLU; ReLU with ``leaky.monitor.revive`` (ReDo, Sokar
 et al. 2023) every ``revive_every`` steps on the units a ``DeadUnitMonitor`` pass over the
-training set finds dormant; Leaky ReLU 0.01. Measured either way.
+training set finds dormant; Leaky ReLU 0.01.
 """
 
 from __future__ import annotations
@@ -35,23 +47,41 @@ import numpy as np
 
 from leaky.lab import data, verdicts
 from leaky.lab._json import floats
-from leaky.lab.batched import TrainConfig, TrainResult
+from leaky.lab.batched import NEAR_DEAD, TrainConfig, TrainResult
 from leaky.lab.experiments import record
 from leaky.lab.models import activation_label
 from leaky.lab.store import Outcome, Task
 
 NAME = "dying"
-TITLE = "Dying during training (claim 2b)"
+TITLE = "Dying during training: do units come back? (claim 2b)"
 ARMS = (0.0, 0.01, 0.1, 0.3, "gelu")
-NEAR_DEAD = 0.01  # positive on fewer than this fraction of the inputs
-MARGIN = 5.0  # percentage points of units: the smallest difference that matters
-CHANCE = data.chance("spirals")  # the accuracy a failed run is counted at
+MARGIN = 5.0  # percentage points of recovered units: the smallest difference that matters
+ABLATION_MARGIN = 1.0  # accuracy points lost when the near-dead units are zeroed
 REVIVAL_ARMS = ("relu", "relu+redo", "leaky")  # ReLU, ReLU revived by ReDo, Leaky ReLU 0.01
 REVIVAL_LABELS = {
     "relu": "ReLU (slope 0)",
     "relu+redo": "ReLU + ReDo revival",
     "leaky": "LeakyReLU(0.01)",
 }
+RECOVERY_MEASURE = (
+    "recovered units: of the units near-dead (positive on < 1 % of the training inputs) at "
+    "the checkpoint, % not near-dead at the end"
+)
+ABLATION_MEASURE = "test accuracy lost (points) when the units near-dead at the end are zeroed"
+PREREGISTERED = {
+    "measure": RECOVERY_MEASURE,
+    "checkpoint": "step 0 after a bias shock; a quarter of the steps at a high learning rate",
+    "comparison": (
+        "Leaky ReLU 0.01 against ReLU, paired over seeds: each seed's recovery averaged over "
+        "the four settings (spirals SGD and MNIST-1D Adam, high learning rate and bias shock)"
+    ),
+    "margin": f"{MARGIN:g} points of recovered units",
+    "test": "paired t-test, two-sided (TOST for no difference); Holm over the slopes",
+    "contribution": (
+        f"{ABLATION_MEASURE}: Leaky 0.01 against ReLU per setting, margin {ABLATION_MARGIN:g} point"
+    ),
+}
+"""Claim 2b's measure, checkpoint, comparison and margin, fixed before the run."""
 
 
 @dataclass(frozen=True)
@@ -59,11 +89,27 @@ class Setting:
     name: str
     lr: float
     shock: float
+    dataset: str = "spirals"
+    optimizer: str = "sgd"
+    budget: float = 1.0  # this setting's steps: ``budget`` x the scale's steps
+
+    def steps(self, steps: int) -> int:
+        return max(4, round(steps * self.budget))
+
+    def checkpoint(self, steps: int) -> int:
+        """The step whose near-dead units recovery follows: 0 after a shock, else a quarter."""
+        return 0 if self.shock else self.steps(steps) // 4
+
+    @property
+    def chance(self) -> float:
+        return data.chance(self.dataset)
 
 
 SETTINGS = (
-    Setting("high learning rate (SGD lr 1.0)", 1.0, 0.0),
-    Setting("bias shock 2 (SGD lr 0.3)", 0.3, 2.0),
+    Setting("spirals, high learning rate (SGD lr 1.0)", 1.0, 0.0),
+    Setting("spirals, bias shock 2 (SGD lr 0.3)", 0.3, 2.0),
+    Setting("MNIST-1D, high learning rate (Adam lr 0.2)", 0.2, 0.0, "mnist1d", "adam", 0.4),
+    Setting("MNIST-1D, bias shock 2 (Adam lr 0.01)", 0.01, 2.0, "mnist1d", "adam", 0.4),
 )
 
 
@@ -76,19 +122,23 @@ class Config:
     revive_every: int = 200  # steps between two ReDo revivals (the revival arms)
 
     def train_config(self, setting: Setting, arm: float | str) -> TrainConfig:
+        steps = setting.steps(self.steps)
+        mnist = setting.dataset == "mnist1d"
         return TrainConfig(
             model="mlp",
-            dataset="spirals",
+            dataset=setting.dataset,
             activation=arm,
             seeds=self.seeds,
-            optimizer="sgd",
+            optimizer=setting.optimizer,
             lr=setting.lr,
-            batch_size=32,
-            steps=self.steps,
+            batch_size=100 if mnist else 32,
+            steps=steps,
             eval_every=0,
+            val=0.125,
             bias_shift=setting.shock,
-            stats_steps=(0, self.steps),
+            stats_steps=tuple(sorted({0, setting.checkpoint(self.steps), steps})),
             stats_split="train",
+            ablate="near-dead",
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -112,7 +162,8 @@ class Config:
 
     @property
     def shock(self) -> Setting | None:
-        return next((s for s in self.settings if s.shock), None)
+        """The setting of the revival arms: the first bias shock on spirals."""
+        return next((s for s in self.settings if s.shock and s.dataset == "spirals"), None)
 
 
 def plan(scale: str, seed: int = 0) -> Config:
@@ -130,7 +181,7 @@ def tasks(config: Config) -> list[Task]:
             NAME,
             "leaky.lab.batched:train",
             config.train_config(setting, arm),
-            label=f"spirals {setting.name} {activation_label(arm)}",
+            label=f"{setting.name} {activation_label(arm)}",
         )
         for setting in config.settings
         for arm in config.arms
@@ -145,7 +196,7 @@ def tasks(config: Config) -> list[Task]:
             RevivalConfig(
                 arm, shock.lr, shock.shock, config.seeds, config.steps, config.revive_every
             ),
-            label=f"spirals {shock.name} {REVIVAL_LABELS[arm]} (Sequential MLP)",
+            label=f"{shock.name} {REVIVAL_LABELS[arm]} (Sequential MLP)",
         )
         for arm in REVIVAL_ARMS
     ]
@@ -255,7 +306,7 @@ def revival(config: RevivalConfig) -> dict[str, Any]:
             out["start"].append(start)
             out["end"].append(math.nan if bad else _near_dead_percent(model, x))
             acc = float((logits.argmax(1) == yt).float().mean()) * 100
-            out["test_acc"].append(CHANCE * 100 if bad else acc)
+            out["test_acc"].append(data.chance("spirals") * 100 if bad else acc)
             out["revived"].append(revived)
     finally:
         torch.set_num_threads(threads)
@@ -265,17 +316,45 @@ def revival(config: RevivalConfig) -> dict[str, Any]:
     }
 
 
+def _near_dead_units(result: TrainResult, m: int, index: int) -> np.ndarray | None:
+    """Member ``m``'s per-unit near-dead flags (every hidden layer) at the ``index``-th
+    measured step; None for a diverged member or a step not measured."""
+    member = result.members[m]
+    if member.diverged or len(member.activations) <= abs(index) - (index < 0):
+        return None
+    sites = member.activations[index].sites
+    return np.concatenate([np.asarray(s.positive_fraction) for s in sites]) < NEAR_DEAD
+
+
 def near_dead(result: TrainResult, index: int) -> np.ndarray:
     """Per member: the fraction of hidden units positive on < 1 % of the inputs at the
     ``index``-th measured step (NaN for a diverged member)."""
     out = np.full(len(result.members), math.nan)
-    for i, m in enumerate(result.members):
-        if m.diverged or len(m.activations) <= index:
+    for m in range(len(result.members)):
+        flags = _near_dead_units(result, m, index)
+        if flags is not None:
+            out[m] = float(np.mean(flags))
+    return out
+
+
+def recovery(result: TrainResult, checkpoint: int) -> np.ndarray:
+    """Per member: of the units near-dead at the ``checkpoint``-th measured step, the
+    fraction not near-dead at the last one (NaN when none was near-dead, or diverged).
+
+    Example:
+        >>> from leaky.lab.batched import train
+        >>> c = TrainConfig(dataset="spirals", seeds=(0,), steps=4, eval_every=0,
+        ...                 bias_shift=50.0, stats_steps=(0, 4), optimizer="sgd", lr=0.1)
+        >>> recovery(train(c), 0).tolist()  # a shock of 50: no unit comes back in 4 steps
+        [0.0]
+    """
+    out = np.full(len(result.members), math.nan)
+    for m in range(len(result.members)):
+        before = _near_dead_units(result, m, checkpoint)
+        after = _near_dead_units(result, m, -1)
+        if before is None or after is None or not before.any():
             continue
-        fractions = np.concatenate(
-            [np.asarray(s.positive_fraction) for s in m.activations[index].sites]
-        )
-        out[i] = float(np.mean(fractions < NEAR_DEAD))
+        out[m] = float(np.mean(~after[before]))
     return out
 
 
@@ -288,6 +367,9 @@ class Arm:
     test_acc: tuple[float, ...]  # percent; a diverged run counts as chance
     diverged: int
     error: str | None = None
+    checkpoint: tuple[float, ...] = ()  # percent near-dead at the checkpoint
+    recovered: tuple[float, ...] = ()  # percent of those not near-dead at the end (NaN: none)
+    ablation_loss: tuple[float, ...] = ()  # accuracy points lost, near-dead units zeroed
 
     @property
     def label(self) -> str:
@@ -347,6 +429,9 @@ class Result:
                 floats(a["test_acc"]),
                 a["diverged"],
                 a["error"],
+                floats(a.get("checkpoint", ())),
+                floats(a.get("recovered", ())),
+                floats(a.get("ablation_loss", ())),
             )
             for a in d["arms"]
         )
@@ -376,14 +461,25 @@ def summarize(config: Config, outcomes: Sequence[Outcome]) -> Result:
                 continue
             r = TrainResult.from_dict(outcome.value)
             bad = r.diverged | ~np.isfinite(r.final("test_acc"))
+            test = np.where(bad, setting.chance, r.final("test_acc")) * 100
+            ablated = np.array(
+                [math.nan if m.ablated_test_acc is None else m.ablated_test_acc for m in r.members]
+            )
+            steps = list(r.config.stats_steps)
+            ckpt = setting.checkpoint(config.steps)
+            index = steps.index(ckpt) if ckpt in steps else 0
             arms.append(
                 Arm(
                     setting.name,
                     arm,
                     tuple(map(float, near_dead(r, 0) * 100)),
                     tuple(map(float, near_dead(r, -1) * 100)),
-                    tuple(map(float, np.where(bad, CHANCE, r.final("test_acc")) * 100)),
+                    tuple(map(float, test)),
                     int(bad.sum()),
+                    None,
+                    tuple(map(float, near_dead(r, index) * 100)),
+                    tuple(map(float, recovery(r, index) * 100)),
+                    tuple(map(float, np.where(bad, math.nan, test - ablated * 100))),
                 )
             )
     revival = []
@@ -411,38 +507,96 @@ def summarize(config: Config, outcomes: Sequence[Outcome]) -> Result:
 NEAR_DEAD_MEASURE = "near-dead units at the end (% of hidden units; positive on < 1 % of inputs)"
 
 
-def _fewer_near_dead(
-    a: Sequence[float], b: Sequence[float], claim: str
+def _paired(
+    a: Sequence[float] | np.ndarray,
+    b: Sequence[float] | np.ndarray,
+    claim: str,
+    measure: str,
+    margin: float,
+    kind: str,
 ) -> verdicts.Comparison | None:
-    """A ends with fewer near-dead units than B, paired over the seeds both have."""
+    """A against B over the seeds where both are measured (at least 2)."""
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if len(x) != len(y):
+        return None
     both = np.isfinite(x) & np.isfinite(y)
     if both.sum() < 2:
         return None
     return verdicts.compare(
-        x[both], y[both], claim=claim, measure=NEAR_DEAD_MEASURE, margin=MARGIN, kind=verdicts.LESS
+        x[both], y[both], claim=claim, measure=measure, margin=margin, kind=kind
     )
+
+
+def _fewer_near_dead(
+    a: Sequence[float], b: Sequence[float], claim: str
+) -> verdicts.Comparison | None:
+    """A ends with fewer near-dead units than B, paired over the seeds both have."""
+    return _paired(a, b, claim, NEAR_DEAD_MEASURE, MARGIN, verdicts.LESS)
 
 
 def _higher_accuracy(
     a: Sequence[float], b: Sequence[float], claim: str
 ) -> verdicts.Comparison | None:
     """A reaches a higher test accuracy than B (a diverged run counts at chance)."""
-    if len(a) < 2:
+    return _paired(a, b, claim, "test accuracy (points)", 1.0, verdicts.GREATER)
+
+
+def recovery_comparison(result: Result, arm: float | str) -> verdicts.Comparison | None:
+    """Claim 2b's primary form: do ``arm``'s near-dead units come back more often than
+    ReLU's? Each seed's recovery averaged over the settings, paired over seeds."""
+    names = [s.name for s in result.config.settings]
+    a = [result.arm(s, arm) for s in names]
+    relu = [result.arm(s, 0.0) for s in names]
+    # a seed counts where both arms were measured in the same settings
+    x = np.array([r.recovered for r in a], dtype=float) if all(r.recovered for r in a) else None
+    y = (
+        np.array([r.recovered for r in relu], dtype=float)
+        if all(r.recovered for r in relu)
+        else None
+    )
+    if x is None or y is None or any(r.error for r in (*a, *relu)):
         return None
-    return verdicts.compare(
-        a, b, claim=claim, measure="test accuracy (points)", margin=1.0, kind=verdicts.GREATER
+    both = np.isfinite(x) & np.isfinite(y)
+    with np.errstate(all="ignore"):
+        xs = np.where(both.any(0), np.nanmean(np.where(both, x, np.nan), axis=0), np.nan)
+        ys = np.where(both.any(0), np.nanmean(np.where(both, y, np.nan), axis=0), np.nan)
+    return _paired(
+        xs,
+        ys,
+        f"{activation_label(arm)} brings more near-dead units back than ReLU "
+        f"(averaged over {len(names)} settings)",
+        RECOVERY_MEASURE,
+        MARGIN,
+        verdicts.GREATER,
     )
 
 
-def comparison(a: Arm, relu: Arm) -> verdicts.Comparison | None:
-    """Does ``a`` end with fewer near-dead units than ReLU? Paired over the seeds both have."""
+def setting_recovery_comparison(a: Arm, relu: Arm) -> verdicts.Comparison | None:
+    """One setting: do ``a``'s near-dead units come back more often than ReLU's?"""
     if a.error or relu.error:
         return None
-    return _fewer_near_dead(
-        a.end,
-        relu.end,
-        f"{a.label} ends training with fewer near-dead units than ReLU ({a.setting})",
+    return _paired(
+        a.recovered,
+        relu.recovered,
+        f"{a.label} brings more near-dead units back than ReLU ({a.setting})",
+        RECOVERY_MEASURE,
+        MARGIN,
+        verdicts.GREATER,
+    )
+
+
+def ablation_comparison(a: Arm, relu: Arm) -> verdicts.Comparison | None:
+    """One setting: do ``a``'s near-dead units contribute more than ReLU's (more accuracy
+    lost when they are zeroed)?"""
+    if a.error or relu.error:
+        return None
+    return _paired(
+        a.ablation_loss,
+        relu.ablation_loss,
+        f"{a.label}'s near-dead units carry more of the accuracy than ReLU's ({a.setting})",
+        ABLATION_MEASURE,
+        ABLATION_MARGIN,
+        verdicts.GREATER,
     )
 
 
