@@ -14,7 +14,7 @@ DEV := $(VENV)/.installed-dev
 # without build isolation, with the locked setuptools: nothing unlocked enters the install.
 PIP := $(PY) -m pip install --quiet --constraint $(LOCK)
 
-.PHONY: setup test lint typecheck demo bench lock dist clean
+.PHONY: setup test lint typecheck demo bench lock relock docs dist clean
 
 $(LOCK):
 	@echo "error: no install lock for Python $(PYVER) ($(LOCK)); run 'make lock' with it." >&2
@@ -52,15 +52,27 @@ bench: setup
 	$(PY) benchmarks/bench_functional.py
 	$(PY) benchmarks/bench_functional.py --nn
 
-# A fresh resolve of the dev extra (a superset of every extra) with pip as configured here,
-# frozen into the lock of this Python version.
+# `make lock`: resolve the dev extra (a superset of every extra) with pip as configured here,
+# keeping every version the lock already pins (it is passed as constraints): only what is new
+# in pyproject.toml is resolved, so adding a dependency moves nothing else. `make relock`
+# resolves everything afresh, to the newest versions the index has.
+LOCK_PIN := $(if $(wildcard $(LOCK)),--constraint $(LOCK),)
 lock:
 	rm -rf .lock-venv
 	$(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/python -m pip install --quiet --upgrade pip setuptools
-	.lock-venv/bin/python -m pip install --quiet -e ".[dev]"
+	.lock-venv/bin/python -m pip install --quiet $(LOCK_PIN) pip setuptools
+	.lock-venv/bin/python -m pip install --quiet $(LOCK_PIN) -e ".[dev]"
 	$(PYTHON) tools/lock.py write .lock-venv/bin/python
 	rm -rf .lock-venv
+
+relock:
+	rm -f $(LOCK)
+	$(MAKE) lock
+
+# The documentation site (mkdocs-material; the API reference by mkdocstrings) in site/, with
+# warnings as errors. `make test` builds it too (tests/test_docs_site.py).
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 # The wheel and the sdist a user installs, checked by twine.
 dist: setup
@@ -69,4 +81,4 @@ dist: setup
 	$(VENV)/bin/twine check --strict dist/*
 
 clean:
-	rm -rf $(VENV) .lock-venv dist .pytest_cache .ruff_cache .mypy_cache .hypothesis .coverage leaky-report
+	rm -rf $(VENV) .lock-venv dist site .pytest_cache .ruff_cache .mypy_cache .hypothesis .coverage leaky-report

@@ -12,7 +12,7 @@ In the style of optuna's ``_imports.try_import``: ``try_import`` defers the erro
 import block until ``check()``; ``require`` checks that modules are installed without
 importing them (cheap: the heavy imports stay where they are used).
 
-Example:
+Examples:
     >>> with try_import("demo", "lab") as deps:
     ...     import no_such_mod
     >>> deps.is_successful()
@@ -118,7 +118,7 @@ def require_package(feature: str, package: str, modules: Iterable[str] | None = 
     """Raise ``MissingPackageError`` naming the first of ``modules`` (default: the
     package itself) that is not installed. Imports nothing.
 
-    Example:
+    Examples:
         >>> try:
         ...     require_package("demo", "no-such-pkg", ["no_such_mod"])
         ... except ImportError as err:

@@ -199,7 +199,7 @@ _BYTE_UNITS |= {"MIB": 1 << 20, "G": 1 << 30, "GB": 1 << 30, "GIB": 1 << 30}
 def env_bytes(name: str, default: int) -> int:
     """A size in bytes from the environment variable ``name``: ``131072``, ``128K``, ``1MiB``.
 
-    Example:
+    Examples:
         >>> import os
         >>> os.environ["LEAKY_EXAMPLE_BYTES"] = "128K"
         >>> env_bytes("LEAKY_EXAMPLE_BYTES", 0)

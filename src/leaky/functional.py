@@ -111,7 +111,7 @@ def leaky_relu(x: Any, negative_slope: float = 0.01, *, out: Any = None) -> Any:
         An array of the input's library, device, shape and floating dtype. As with a NumPy
         ufunc, a 0-d NumPy result is returned as a NumPy scalar when ``out`` is not given.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from leaky import leaky_relu
         >>> leaky_relu(np.array([-2.0, -0.0, 0.0, 3.0]), negative_slope=0.1)
@@ -164,7 +164,7 @@ def leaky_relu_derivative(x: Any, negative_slope: float = 0.01, *, out: Any = No
     Returns:
         An array like ``x`` holding 1, ``a`` (rounded to the dtype) or NaN.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from leaky import leaky_relu_derivative
         >>> leaky_relu_derivative(np.array([-1.0, 0.0, 2.0, np.nan]), negative_slope=0.1)
@@ -211,7 +211,7 @@ def leaky_relu_backward(
     Returns:
         An array of the shape of ``x`` and of the dtype both inputs promote to.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from leaky import leaky_relu_backward
         >>> leaky_relu_backward(np.array([2.0, 2.0, 2.0]), np.array([-1.0, 0.0, 1.0]), 0.5)

@@ -43,7 +43,7 @@ class LeakyReLU(nn.Module):
             TorchScript the layer computes out of place (the compiler plans memory
             itself) and leaves the input unchanged.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from leaky.nn import LeakyReLU
         >>> layer = LeakyReLU(0.1)
@@ -236,7 +236,7 @@ def convert(
         The converted model: ``model`` itself (typed as its own class), unless the root is
         a ReLU that was replaced.
 
-    Example:
+    Examples:
         >>> from torch import nn
         >>> model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(inplace=True), nn.Linear(3, 1))
         >>> model = convert(model, 0.1, report=print)

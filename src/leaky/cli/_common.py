@@ -85,7 +85,7 @@ def printable(text: Any) -> str:
     """``str(text)`` with control characters escaped (ESC as ``\\x1b``), line breaks and tabs
     kept: what a user's module, path or name holds is shown, never sent to the terminal.
 
-    Example:
+    Examples:
         >>> printable("layer" + chr(27) + "[2Jname")
         'layer\\\\x1b[2Jname'
     """
@@ -104,7 +104,7 @@ def os_error_line(err: OSError, where: Any = None) -> str:
     """An ``OSError`` on one line: what could not be written (its file, else ``where``) and
     the system's reason, with "disk full" said plainly (``ENOSPC``, ``EDQUOT``).
 
-    Example:
+    Examples:
         >>> import errno
         >>> os_error_line(OSError(errno.ENOSPC, "No space left on device"), "out/fig.png")
         'cannot write out/fig.png: No space left on device (disk full)'

@@ -37,7 +37,11 @@ class DeadUnitCallback(pl.Callback):
     uninterrupted one would.
 
     Args:
-        modules, unit_dim, tau, near_dead, functional: as for ``DeadUnitMonitor``.
+        modules: as for ``DeadUnitMonitor``.
+        unit_dim: as for ``DeadUnitMonitor``.
+        tau: as for ``DeadUnitMonitor``.
+        near_dead: as for ``DeadUnitMonitor``.
+        functional: as for ``DeadUnitMonitor``.
         prefix: the first part of every logged name.
         histograms: also write per-unit histograms to TensorBoard loggers.
 

@@ -119,7 +119,7 @@ def slope_range(
 
     ``names``: what the caller calls ``low`` and ``high`` (``("--low", "--high")``).
 
-    Example:
+    Examples:
         >>> slope_range(0, 0.5, "leaky tune", ("--low", "--high"))
         Traceback (most recent call last):
           ...
@@ -314,7 +314,7 @@ def scheduler_address(value: Any, param: str, func: str) -> str | None:
 
     ``host:port`` means ``tcp://host:port``; the schemes are tcp, tls, ws, wss and ucx.
 
-    Example:
+    Examples:
         >>> scheduler_address("127.0.0.1:8786", "scheduler", "run")
         'tcp://127.0.0.1:8786'
     """
@@ -344,7 +344,7 @@ def dashboard_address(name: str, default: str) -> str:
     The host is required (``:8787`` would mean every interface): to expose the dashboard on
     purpose, say so, as ``0.0.0.0:8787``.
 
-    Example:
+    Examples:
         >>> import os
         >>> os.environ["LEAKY_EXAMPLE_DASHBOARD"] = "0.0.0.0:8787"
         >>> dashboard_address("LEAKY_EXAMPLE_DASHBOARD", "127.0.0.1:0")
@@ -403,7 +403,7 @@ scikit-learn's ``random_state`` stop there; torch stops at 2**64 - 1 and refuses
 def seed(value: Any, param: str, func: str) -> int:
     """A seed: an integer (not a bool) in [0, SEED_MAX].
 
-    Example:
+    Examples:
         >>> seed(7, "seed", "leaky report")
         7
         >>> seed(-1, "--seed", "leaky report")
@@ -423,7 +423,7 @@ def seed(value: Any, param: str, func: str) -> int:
 def seed_list(text: Any, param: str, func: str) -> list[int]:
     """Distinct seeds written as comma-separated integers: ``"0,1,2"`` -> ``[0, 1, 2]``.
 
-    Example:
+    Examples:
         >>> seed_list("0, 1,2", "--seeds", "leaky tune")
         [0, 1, 2]
     """

@@ -21,7 +21,7 @@ def json_safe(value: Any) -> Any:
     Tuples become lists, dict keys strings, NumPy scalars and arrays Python numbers and
     lists; an object with ``to_dict()`` (a result record) is replaced by its dict.
 
-    Example:
+    Examples:
         >>> json_safe({"a": (1.5, float("nan")), 2: np.float32(-np.inf), "b": np.arange(2)})
         {'a': [1.5, None], '2': None, 'b': [0, 1]}
     """
@@ -46,7 +46,7 @@ def json_safe(value: Any) -> Any:
 def floats(values: Iterable[float | None]) -> tuple[float, ...]:
     """Stored values back as floats: JSON's null is NaN.
 
-    Example:
+    Examples:
         >>> floats([1, None, 2.5])
         (1.0, nan, 2.5)
     """

@@ -40,7 +40,7 @@ def _limits(user_api: str) -> Any:
 def one_thread() -> Iterator[None]:
     """Run the block with one intra-op thread (torch, OpenMP, BLAS); restore them after.
 
-    Example:
+    Examples:
         >>> import torch
         >>> before = torch.get_num_threads()
         >>> with one_thread():

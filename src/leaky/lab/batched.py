@@ -137,7 +137,7 @@ class TrainConfig:
             0), ``"near-dead"`` every unit near-dead (``NEAR_DEAD``) at the last
             ``stats_steps`` measurement, which must be ``steps``; ``""``: none.
 
-    Example:
+    Examples:
         >>> c = TrainConfig(model="mlp", activation="relu", seeds=(0, 1), steps=10)
         >>> c.activation, c.eval_steps
         (0.0, (0, 10))
@@ -231,7 +231,7 @@ class TrainConfig:
     def members(self) -> tuple[tuple[float | str | None, float, int], ...]:
         """Every member's ``(activation, lr, seed)``, in the order of the results.
 
-        Example:
+        Examples:
             >>> TrainConfig(slopes=(0.0, 0.1), lrs=(0.1, 1.0), seeds=(7,)).members[:2]
             ((0.0, 0.1, 7), (0.0, 1.0, 7))
         """
@@ -424,7 +424,7 @@ def _optional_float(value: Any) -> float | None:
 class TrainResult:
     """What ``train`` returns: the configuration, the evaluation steps, one result per seed.
 
-    Example:
+    Examples:
         >>> r = train(TrainConfig(dataset="spirals", steps=4, eval_every=2, seeds=(0, 1)))
         >>> r.steps, len(r.members), r.final("test_acc").shape
         ((0, 2, 4), 2, (2,))
@@ -707,7 +707,7 @@ def batched_model(members: Sequence[nn.Module]) -> BatchedModule:
 
     ``model.member(m)`` gives member ``m`` back as a plain model.
 
-    Example:
+    Examples:
         >>> plain = [_models.build("mlp", 0.0, seed=s) for s in (0, 1)]
         >>> both = batched_model(plain)
         >>> x = torch.randn(5, 40)
@@ -812,7 +812,7 @@ class MemberOptimizer:
 def stream_seed(seed: int, stream: int) -> int:
     """An independent 63-bit seed for stream ``stream`` of member ``seed`` (SeedSequence).
 
-    Example:
+    Examples:
         >>> stream_seed(0, 1) == stream_seed(0, 1) != stream_seed(1, 1)
         True
     """
@@ -835,7 +835,7 @@ def batch_indices(config: TrainConfig, seed: int) -> Iterator[Tensor]:
     ``"shuffle"``: a permutation per epoch from the member's own generator, cut into
     ``n // batch_size`` batches; ``"cycle"``: the authors' ``(t * B) % n`` slices.
 
-    Example:
+    Examples:
         >>> c = TrainConfig(dataset="spirals", batch_size=4, steps=2)
         >>> it = batch_indices(c, seed=0)
         >>> next(it).shape
@@ -1137,7 +1137,7 @@ def _plain(config: TrainConfig, seed: int, activation: Any = "config") -> nn.Mod
 def train(config: TrainConfig) -> TrainResult:
     """Train every seed of ``config`` as one batched model; a pure function of ``config``.
 
-    Example:
+    Examples:
         >>> c = TrainConfig(dataset="spirals", steps=20, eval_every=10, seeds=(0, 1, 2))
         >>> r = train(c)
         >>> r.steps, r.final("test_acc").shape, bool(r.diverged.any())

@@ -447,7 +447,7 @@ def run(
 ) -> BenchResult:
     """The whole benchmark: timings, cold-start costs and the machine they were taken on.
 
-    Example:
+    Examples:
         >>> r = run(sizes=[1024], dtypes=["float32"], ops=["forward_out"], budget=0.001,
         ...         with_cold_start=False)
         >>> sorted({t.method for t in r.timings})[:2]
@@ -737,7 +737,7 @@ def suite(
     """The suite over ``runs`` runs, each in a fresh interpreter (so that every run starts
     from its own memory state: the allocating row depends on it, see the README).
 
-    Example:
+    Examples:
         >>> s = suite(runs=1, budget=0.001, blocks=1, keys=["out_16"])
         >>> [r.key for r in s.rows], len(s.rows[0].values)
         (['out_16'], 1)
@@ -839,7 +839,7 @@ def speedup(
     The recipe is the paper's (Adam, lr 1e-2, batch 100) for ``steps`` steps, measured at
     the start and the end. Each repetition times both sides (in alternating order).
 
-    Example:
+    Examples:
         >>> r = speedup(seeds=2, steps=3, repeats=1)
         >>> len(r.ratios), r.median_ratio > 0
         (1, True)

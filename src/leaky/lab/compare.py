@@ -91,7 +91,7 @@ def check_options(
     is put first when ``slopes`` leaves it out (``leaky compare`` does, and says so); without
     it, slopes without 0 are refused.
 
-    Example:
+    Examples:
         >>> check_options(
         ...     objective="m:f", slopes=[0.1], seeds=[0, 1], margin=0.01, add_baseline=True
         ... ).slopes
@@ -288,7 +288,7 @@ def explain(v: Verdict) -> str:
     ``v.ci_high`` (the (1 - alpha) interval of slope - ReLU), the (1 - 2 alpha) interval
     against ``v.margin``, ``v.p_adjusted`` and ``v.family_size`` (Holm's correction).
 
-    Example:
+    Examples:
         >>> a, b = [0.91, 0.93, 0.92, 0.94], [0.90, 0.92, 0.91, 0.93]
         >>> v = verdicts.judge(verdicts.compare(a, b, claim="c", measure="m", margin=0.05))
         >>> explain(v)

@@ -36,7 +36,7 @@ CLASSES = {"digits": 10, "spirals": 2, "blobs": 4, "mnist1d": 10}
 def chance(dataset: str) -> float:
     """The accuracy of a guess at random on ``dataset``, as a fraction (1 / classes).
 
-    Example:
+    Examples:
         >>> chance("spirals"), chance("mnist1d")
         (0.5, 0.1)
     """
@@ -85,7 +85,7 @@ class Dataset:
     def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """``(x, y)`` of the split ``name``: ``"train"``, ``"val"`` or ``"test"``.
 
-        Example:
+        Examples:
             >>> x, y = spirals(200, val=0.25).split("val")
             >>> x.shape, y.shape
             ((40, 2), (40,))
@@ -146,7 +146,7 @@ def digits(seed: int = 0, test: float = 0.2, val: float = 0.0) -> Dataset:
 
     ``val`` is the fraction of the training split held out for validation.
 
-    Example:
+    Examples:
         >>> d = digits()
         >>> d.x_train.shape, d.x_test.shape, d.classes
         ((1438, 64), (359, 64), 10)
@@ -165,7 +165,7 @@ def spirals(
 
     ``val`` is the fraction of the training split held out for validation.
 
-    Example:
+    Examples:
         >>> s = spirals(200)
         >>> s.x_train.shape, s.classes
         ((160, 2), 2)
@@ -197,7 +197,7 @@ def blobs(
     the labels ``0 .. classes - 1`` (so every class is present, whatever ``n``); the other
     labels are drawn uniformly.
 
-    Example:
+    Examples:
         >>> b = blobs(100)
         >>> b.x_train.shape, b.classes
         ((80, 10), 4)
@@ -257,7 +257,7 @@ def mnist1d(seed: int = 0, val: float = MNIST1D_VAL) -> Dataset:
     ``mnist1d.data.make_dataset`` with the authors' frozen arguments (a few seconds, once
     per process).
 
-    Example:
+    Examples:
         >>> d = mnist1d()
         >>> d.x_train.shape, d.x_val.shape, d.x_test.shape, d.classes
         ((3500, 40), (500, 40), (1000, 40), 10)
@@ -279,7 +279,7 @@ def load(name: str, seed: int = 0, val: float | None = None) -> Dataset:
     ``val`` is the validation fraction of the training split: by default 0 for the
     original three (the split they always had) and ``MNIST1D_VAL`` for ``mnist1d``.
 
-    Example:
+    Examples:
         >>> load("spirals", val=0.125).x_val.shape
         (100, 2)
     """

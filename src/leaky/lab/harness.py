@@ -144,7 +144,7 @@ def _scale(scale: str | Scale, func: str) -> Scale:
 def configs(scale: str | Scale = "standard") -> list[TrainConfig]:
     """The training jobs of the harness check at ``scale``: the paper's recipe per model.
 
-    Example:
+    Examples:
         >>> jobs = configs("quick")
         >>> [(c.model, c.activation, c.seeds, c.steps) for c in jobs]
         [('logistic', None, (0, 1), 60), ('mlp', 0.0, (0, 1), 60), ('cnn', 0.0, (0, 1), 60)]
@@ -348,7 +348,7 @@ def check(results: Sequence[TrainResult]) -> HarnessResult:
 def run(scale: str | Scale = "standard") -> HarnessResult:
     """Train every job of ``configs(scale)`` here, one after another, and ``check`` them.
 
-    Example:
+    Examples:
         >>> tiny = Scale("tiny", seeds=2, steps=20, models=("logistic",), eval_every=0)
         >>> result = run(tiny)
         >>> result.preliminary, result.row("logistic").seeds

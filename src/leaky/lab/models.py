@@ -80,7 +80,7 @@ def canonical_activation(spec: Any, func: str = "canonical_activation") -> Activ
     ``"relu"`` is the slope 0.0 and ``"identity"`` the slope 1.0, so a ReLU arm and a
     slope-0 arm are the same configuration. Anything else raises, naming the valid values.
 
-    Example:
+    Examples:
         >>> canonical_activation("relu"), canonical_activation(0.01), canonical_activation("gelu")
         (0.0, 0.01, 'gelu')
         >>> canonical_activation("swish")
@@ -110,7 +110,7 @@ def activation(spec: ActivationSpec) -> nn.Module:
     Every experiment gets its activations here. The layers act element-wise on tensors
     of any shape, so the batched models of ``leaky.lab.batched`` use the same ones.
 
-    Example:
+    Examples:
         >>> activation("relu")
         LeakyReLU(negative_slope=0.0, inplace=False)
         >>> activation(0.1), activation("gelu")
@@ -127,7 +127,7 @@ def activation(spec: ActivationSpec) -> nn.Module:
 def activation_label(spec: ActivationSpec | None) -> str:
     """A short label for tables and figures.
 
-    Example:
+    Examples:
         >>> [activation_label(s) for s in (0.0, 0.01, 1.0, "gelu", None)]
         ['ReLU (slope 0)', 'LeakyReLU(0.01)', 'identity (slope 1)', 'GELU', 'none']
     """
@@ -146,7 +146,7 @@ def activation_label(spec: ActivationSpec | None) -> str:
 def he_gain(spec: ActivationSpec) -> float:
     """The He gain of an activation: ``sqrt(2 / (1 + a^2))`` for slope ``a``; ReLU's for GELU.
 
-    Example:
+    Examples:
         >>> he_gain(0.0), he_gain(1.0)
         (1.4142135623730951, 1.0)
     """
@@ -158,7 +158,7 @@ def he_gain(spec: ActivationSpec) -> float:
 class Logistic(nn.Module):
     """Logistic regression: one Linear layer (the paper's ``LinearBase``).
 
-    Example:
+    Examples:
         >>> Logistic()(torch.zeros(3, 40)).shape
         torch.Size([3, 10])
     """
@@ -183,7 +183,7 @@ class MLP(nn.Module):
     ``h1 = act(W1 x + b1)``, ``h2 = h1 + act(W2 h1 + b2)``, ``logits = W3 h2 + b3``.
     ``record``, a list, receives the pre-activations of the two hidden layers.
 
-    Example:
+    Examples:
         >>> mlp = MLP(activation=0.01)
         >>> pre = []
         >>> mlp(torch.zeros(3, 40), record=pre).shape, [p.shape for p in pre]
@@ -226,7 +226,7 @@ class PlainMLP(MLP):
     A control for claim 4: with the residual path, a second layer whose units all died is
     bypassed; without it, nothing reaches the output but through the activation.
 
-    Example:
+    Examples:
         >>> PlainMLP(activation=0.0)(torch.zeros(2, 40)).shape
         torch.Size([2, 10])
     """
@@ -237,7 +237,7 @@ class PlainMLP(MLP):
 def conv_length(length: int, kernels: tuple[int, ...] = (5, 3, 3)) -> int:
     """The length after the CNN's convolutions (stride 2, padding 1): 40 -> 19 -> 10 -> 5.
 
-    Example:
+    Examples:
         >>> conv_length(40)
         5
     """
@@ -253,7 +253,7 @@ class CNN(nn.Module):
     each convolution; the 25 x 5 features are flattened into Linear 125 -> 10. ``record``
     receives the three pre-activations, shape ``(batch, channels, length)``.
 
-    Example:
+    Examples:
         >>> cnn = CNN()
         >>> cnn(torch.zeros(3, 40)).shape, sum(p.numel() for p in cnn.parameters())
         (torch.Size([3, 10]), 5210)
@@ -298,7 +298,7 @@ class GRU(nn.Module):
     both directions (2 x ``hidden``) is flattened into one Linear layer. The initial state
     is zero. No activation parameter: its nonlinearities are the GRU's own gates.
 
-    Example:
+    Examples:
         >>> gru = GRU()
         >>> gru(torch.zeros(3, 40)).shape, sum(p.numel() for p in gru.parameters())
         (torch.Size([3, 10]), 5134)
@@ -339,7 +339,7 @@ HAS_ACTIVATION = {"logistic": False, "mlp": True, "mlp-plain": True, "cnn": True
 def model_class(name: Any, func: str = "model_class") -> type[nn.Module]:
     """The model class called ``name``; an unknown name lists the valid ones.
 
-    Example:
+    Examples:
         >>> model_class("mlp").__name__
         'MLP'
         >>> model_class("resnet")
@@ -413,7 +413,7 @@ def build(
     random state (it is neither read nor changed). See the module docstring for ``init``
     and ``bias_shift``.
 
-    Example:
+    Examples:
         >>> a = build("mlp", "relu", seed=1)
         >>> b = build("mlp", 0.0, seed=1)
         >>> all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))

@@ -16,7 +16,7 @@ that is a symbolic link, or whose folder is one, is refused (``OutDirError``, on
 naming the path): leaky never writes through a link someone put where it writes.
 ``refuse_symlink`` is that check alone, for writers that are not files of ours (SQLite).
 
-Example:
+Examples:
     >>> import tempfile
     >>> folder = Path(tempfile.mkdtemp())
     >>> atomic_write(folder / "a.txt", "hello").read_text()

@@ -51,7 +51,7 @@ class StudyPlan:
         ``SCALES``, a seed that is not an integer in range, an experiment not in
         ``EXPERIMENTS`` or a configuration its experiment does not take.
 
-        Example:
+        Examples:
             >>> StudyPlan.from_dict({"scale": "quick", "seed": 0, "configs": {"nope": {}}})
             Traceback (most recent call last):
               ...
@@ -86,7 +86,7 @@ class StudyPlan:
 def plan(scale: str = "standard", seed: int = 0) -> StudyPlan:
     """Every experiment's configuration at ``scale`` (``quick``, ``standard``, ``full``).
 
-    Example:
+    Examples:
         >>> p = plan("quick")
         >>> list(p.configs) == list(EXPERIMENTS), p.preliminary
         (True, True)
@@ -123,7 +123,7 @@ def estimate_seconds(
     any other task the mean time of its experiment's other tasks in the run. A model of
     cost, not a measurement: the README calls it an estimate.
 
-    Example:
+    Examples:
         >>> from leaky.lab.store import Task
         >>> from leaky.lab.batched import TrainConfig
         >>> t = Task("x", "leaky.lab.batched:train", TrainConfig(steps=10, seeds=(0, 1)))

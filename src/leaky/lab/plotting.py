@@ -33,7 +33,7 @@ def function_and_derivative(
     The derivative panel marks the value at the kink: a filled dot at (0, 1), the value
     leaky uses, and an open dot at (0, a), the one-sided limit from the left.
 
-    Example:
+    Examples:
         >>> fig = function_and_derivative([0.1])
         >>> [ax.get_title() for ax in fig.axes]
         ['LeakyReLU(x)', "LeakyReLU'(x)"]
@@ -83,7 +83,7 @@ def _slope_label(slope: float) -> str:
 def plain(text: object) -> str:
     r"""``text`` as matplotlib should print it: a ``$`` is a dollar sign, never mathtext.
 
-    Example:
+    Examples:
         >>> print(plain("cost $a$"))
         cost \$a\$
     """
@@ -101,7 +101,7 @@ def log_ticks(low: float, high: float, most: int = MAX_TICKS) -> list[float]:
     then the powers of ten alone (every second one, and so on, for a very wide range). A
     range too narrow to hold two of them gets evenly spaced round values instead.
 
-    Example:
+    Examples:
         >>> log_ticks(0.01, 0.3)
         [0.01, 0.02, 0.05, 0.1, 0.2]
         >>> log_ticks(1e-4, 0.5)

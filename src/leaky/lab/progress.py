@@ -24,7 +24,7 @@ renderers draw, they compute nothing:
 
 User text (experiment names, labels, error messages) is never read as rich markup.
 
-Example:
+Examples:
     >>> import io
     >>> from leaky.lab.runner import Task, run
     >>> out = io.StringIO()
@@ -89,7 +89,7 @@ class RunPlan:
     def describe(self) -> str:
         """The first line of a run's output.
 
-        Example:
+        Examples:
             >>> RunPlan({"a": 3, "b": 2}, {"a": 1}, "2 local processes").describe()
             'running 4 of 5 tasks (1 stored) on 2 local processes'
         """
@@ -105,7 +105,7 @@ class RunPlan:
 def duration(seconds: float) -> str:
     """``"4.2 s"``, ``"3m05s"``, ``"1h02m"``.
 
-    Example:
+    Examples:
         >>> duration(4.21), duration(185), duration(3725)
         ('4.2 s', '3m05s', '1h02m')
     """
@@ -276,7 +276,7 @@ class CallbackProgress(_Counts):
     """Calls ``callback(experiment, done, total)`` at the start (for each experiment) and
     after each task; ``done`` counts the stored tasks too.
 
-    Example:
+    Examples:
         >>> from leaky.lab.runner import Task, run
         >>> calls = []
         >>> tasks = [Task("demo", "leaky.lab.runner:check_task", {"seed": 2})]
@@ -305,7 +305,7 @@ def auto_progress(stream: TextIO | None = None) -> Progress:
     """``RichProgress`` where ``stream`` (default: stderr) is a terminal, else
     ``PlainProgress``.
 
-    Example:
+    Examples:
         >>> import io
         >>> type(auto_progress(io.StringIO())).__name__
         'PlainProgress'

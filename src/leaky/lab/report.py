@@ -212,7 +212,7 @@ SETUP_VALUES = (str, int, float, bool, type(None))
 def read_setup(path: Path) -> dict[str, Any]:
     """The setup stored in ``path`` (``setup.json``): its plain values; {} if unreadable.
 
-    Example:
+    Examples:
         >>> import tempfile
         >>> path = Path(tempfile.mkdtemp()) / "setup.json"
         >>> _ = path.write_text('{"seed": 1, "cpu": {"nested": 1}, "ok": null}')

@@ -59,7 +59,7 @@ results stored until then stay. Ctrl-C raises ``KeyboardInterrupt`` and SIGTERM 
 ``Terminated`` (a ``SystemExit`` with code 143) once the workers are stopped: no worker
 outlives the run, nothing half-written is stored, and the command exits 130 or 143.
 
-Example:
+Examples:
     >>> tasks = [Task("demo", "leaky.lab.runner:check_task", {"seed": s}) for s in (1, 2)]
     >>> results = run(tasks, jobs=1)
     >>> results.ran, results.cached, [o.value["seed"] for o in results.outcomes]
@@ -140,7 +140,7 @@ def default_jobs() -> int:
 def parse_scheduler(value: str | None) -> str | None:
     """Check a ``--scheduler`` value: None, ``"local"`` or a Dask scheduler address.
 
-    Example:
+    Examples:
         >>> parse_scheduler("10.0.0.5:8786")
         'tcp://10.0.0.5:8786'
         >>> parse_scheduler("local")
@@ -154,7 +154,7 @@ def check_task(config: dict[str, Any]) -> dict[str, Any]:
     or a cluster runs leaky's tasks: ``Task("check", "leaky.lab.runner:check_task",
     {"seed": 0})``. ``config["sleep"]`` (seconds, optional) makes it slower.
 
-    Example:
+    Examples:
         >>> check_task({"seed": 0}) == check_task({"seed": 0})
         True
     """
@@ -185,7 +185,7 @@ def _resolve(ref: str, param: str) -> Any:
 def one_line(error: BaseException) -> str:
     """``"TypeName: message"`` on one line (whitespace collapsed), cut to ERROR_CHARS.
 
-    Example:
+    Examples:
         >>> one_line(ValueError("bad\\n  value"))
         'ValueError: bad value'
     """
@@ -663,7 +663,7 @@ class Runner:
     Nothing starts before the first task must run; ``close()`` (or ``with``) stops the
     workers. A Runner is used from one thread.
 
-    Example:
+    Examples:
         >>> tasks = [Task("demo", "leaky.lab.runner:check_task", {"seed": 7})] * 2
         >>> with Runner(jobs=1) as runner:
         ...     results = runner.run(tasks)

@@ -227,8 +227,9 @@ def paired_difference(
     minimum detectable effect (exact, noncentral t; see ``minimum_detectable_effect``).
 
     Args:
-        a, b: one finite value per seed, same seeds in the same order, at least 2. A failed
-            run is entered as the value the caller chose for it; NaN and inf raise.
+        a: one finite value per seed, at least 2. A failed run is entered as the value the
+            caller chose for it; NaN and inf raise.
+        b: the same for the other arm, same seeds in the same order.
         confidence: the level of the interval, in (0, 1); alpha = 1 - confidence is the
             level of the MDE.
         power: the power of the MDE, in (alpha, 1).
@@ -240,7 +241,7 @@ def paired_difference(
         ValueError: NaN or inf in ``a`` or ``b`` (with the index), different lengths,
             fewer than 2 seeds, or a level out of range.
 
-    Example:
+    Examples:
         >>> r = paired_difference([1.0, 2.0, 3.0, 4.5], [0.5, 2.2, 2.0, 3.0])
         >>> print(f"{r.difference:.2f} [{r.ci_low:.3f}, {r.ci_high:.3f}] p={r.p_value:.3f}")
         0.70 [-0.455, 1.855] p=0.149
@@ -291,14 +292,15 @@ def equivalence(a: ArrayLike, b: ArrayLike, margin: float, *, alpha: float = ALP
     inside (-margin, margin), which is the same as p < alpha.
 
     Args:
-        a, b: one finite value per seed, as for ``paired_difference``.
+        a: one finite value per seed, as for ``paired_difference``.
+        b: the same for the other arm, same seeds in the same order.
         margin: the smallest difference that matters, > 0, in the unit of a and b.
         alpha: the level of each one-sided test, in (0, 0.5).
 
     Returns:
         An ``Equivalence``.
 
-    Example:
+    Examples:
         >>> e = equivalence([80.1, 79.6, 80.4, 80.0], [80.0, 79.8, 80.1, 80.2], margin=1.0)
         >>> e.equivalent, round(e.p_value, 4), round(e.ci_low, 3), round(e.ci_high, 3)
         (True, 0.0019, -0.288, 0.288)
@@ -355,7 +357,7 @@ def minimum_detectable_effect(
         alpha: the level of the test, in (0, 1).
         power: in (alpha, 1).
 
-    Example:
+    Examples:
         >>> round(minimum_detectable_effect(1.0, 10), 3)  # in units of sd: d_z
         0.996
     """
@@ -384,7 +386,7 @@ def seeds_needed(
     noncentral t, slightly conservative: N errs high). ``sd`` is the observed sd of the
     differences; alpha is the level before any correction for multiplicity.
 
-    Example:
+    Examples:
         >>> seeds_needed(1.0, 1.0), seeds_needed(2.0, 1.0)  # sd 1 and 2, margin 1
         (10, 34)
         >>> seeds_needed(1.0, 1.0, for_equivalence=True)
@@ -435,7 +437,7 @@ def holm(pvalues: ArrayLike) -> list[float]:
     Returns:
         The adjusted p-values as a list of floats, in the order of ``pvalues``.
 
-    Example:
+    Examples:
         >>> [round(p, 6) for p in holm([0.01, 0.04, 0.03, 0.005])]
         [0.03, 0.06, 0.06, 0.02]
     """
@@ -483,7 +485,7 @@ def proportion(successes: int, n: int, *, confidence: float = 1 - ALPHA) -> Prop
         n: the number of trials, >= 1. Every trial counts: a failed run stays in n.
         confidence: the level of the interval, in (0, 1).
 
-    Example:
+    Examples:
         >>> p = proportion(0, 10)
         >>> p.estimate, round(p.ci_low, 4), round(p.ci_high, 4)
         (0.0, 0.0, 0.2775)
@@ -556,13 +558,15 @@ def fisher(
     the difference of the rates with its Newcombe interval.
 
     Args:
-        failures_a, n_a: arm A's failed runs and all its runs (failed ones included).
-        failures_b, n_b: the same for arm B.
+        failures_a: arm A's failed runs.
+        n_a: all of arm A's runs (failed ones included).
+        failures_b: arm B's failed runs.
+        n_b: all of arm B's runs.
         alternative: "two-sided" (default), "greater" (A's odds of failing are higher than
             B's) or "less".
         confidence: the level of the intervals, in (0, 1).
 
-    Example:
+    Examples:
         >>> r = fisher(3, 4, 1, 4)  # Fisher's tea-tasting table
         >>> r.odds_ratio, round(r.p_value, 4)
         (9.0, 0.4857)
@@ -611,7 +615,7 @@ def mean_interval(values: ArrayLike, *, confidence: float = 1 - ALPHA) -> MeanIn
     stored as JSON null and drawn as no error bar). NaN and inf among the values are
     refused (a silent NaN changes n). Equal values give the zero-width interval at them.
 
-    Example:
+    Examples:
         >>> r = mean_interval([1.0, 2.0, 3.0])
         >>> r.mean, round(r.low, 4), round(r.high, 4), r.n
         (2.0, -0.4841, 4.4841, 3)
@@ -684,7 +688,7 @@ def cmh(tables: Sequence[tuple[int, int, int, int]], *, confidence: float = 1 - 
     table; the effect is the Mantel-Haenszel common odds ratio with its interval, from the
     same stratified analysis.
 
-    Example:
+    Examples:
         >>> r = cmh([(0, 10, 6, 10), (1, 10, 5, 10), (0, 10, 0, 10)])
         >>> r.informative, round(r.difference, 3), r.p_value < 0.01, r.log_odds_high < 0
         (2, -0.333, True, True)

@@ -48,7 +48,7 @@ SQLite's rollback journal with a full sync per write (its defaults), not WAL: it
 on the network filesystem of a cluster's login node, and a write costs a few milliseconds,
 nothing beside a task of seconds.
 
-Example:
+Examples:
     >>> import tempfile
     >>> task = Task("demo", "leaky.lab.runner:check_task", {"seed": 3})
     >>> len(task.key), task.key == Task("other", task.function, {"seed": 3}).key
@@ -125,7 +125,7 @@ class MissingResultsError(StoreError):
 def canonical_json(value: Any, *, allow_nan: bool = False) -> str:
     """JSON with sorted keys and no whitespace: the same value gives the same text.
 
-    Example:
+    Examples:
         >>> canonical_json({"b": [1, 2.5], "a": "x"})
         '{"a":"x","b":[1,2.5]}'
     """
@@ -141,7 +141,7 @@ def module_digest(module: str) -> str:
     Read once per process (cached). A package is its ``__init__.py``; a compiled extension
     is its binary file.
 
-    Example:
+    Examples:
         >>> len(module_digest("leaky.lab.store"))
         64
     """
@@ -177,7 +177,7 @@ def library_versions() -> dict[str, str | None]:
     """The installed version of each of ``LIBRARIES`` (None: not installed), looked up once
     per process.
 
-    Example:
+    Examples:
         >>> sorted(library_versions()) == sorted(LIBRARIES)
         True
     """
@@ -215,7 +215,7 @@ def leaky_imports(module: str) -> tuple[str, ...]:
     too, with the parent packages an import runs), without importing anything; ``module``
     may lie outside leaky (a test's or the user's module). Read once per process (cached).
 
-    Example:
+    Examples:
         >>> closure = leaky_imports("leaky.lab.store")
         >>> "leaky._validate" in closure, "leaky._numpy" in closure, "leaky.cli" in closure
         (True, True, False)
@@ -319,7 +319,7 @@ def user_imports(module: str) -> tuple[str, ...]:
     Give them as a task's ``depends`` so that editing a helper module invalidates the
     results of the objective that imports it. Read once per process (cached).
 
-    Example:
+    Examples:
         >>> user_imports("leaky.lab.compare")  # leaky's own modules are not the user's
         ()
     """
@@ -369,7 +369,7 @@ class Task:
         label: a short human name for progress lines ("mlp relu lr=0.1"); not in the key.
         key: the SHA-256 (hex) that identifies the task's result (computed).
 
-    Example:
+    Examples:
         >>> t = Task("demo", "leaky.lab.runner:check_task", {"seed": 1}, label="seed 1")
         >>> t.config_json, t.config_type
         ('{"seed":1}', None)
@@ -539,7 +539,7 @@ class Store:
         StoreError: the file is missing (``create=False``), is not a leaky store, or was
             written by a newer leaky.
 
-    Example:
+    Examples:
         >>> import tempfile
         >>> from leaky.lab.runner import run
         >>> task = Task("demo", "leaky.lab.runner:check_task", {"seed": 0})

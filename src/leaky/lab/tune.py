@@ -338,7 +338,7 @@ def display_url(url: Any) -> str:
     query parameters (``password``, ``sslpassword``, ``secret``, ``token``...) hidden as
     ``***``, component by component; everything else as written.
 
-    Example:
+    Examples:
         >>> display_url("postgresql://alice:S3cretPw@db.example/leaky?sslpassword=x&sslmode=require")
         'postgresql://alice:***@db.example/leaky?sslpassword=***&sslmode=require'
         >>> display_url("postgresql://bob:p@ss@db.example/leaky")  # the last '@' ends it
@@ -457,7 +457,7 @@ def _retry_callback() -> Any:
 def objective_id(objective: Callable[..., Any]) -> str:
     """The name a study remembers its objective by: ``module:qualname``.
 
-    Example:
+    Examples:
         >>> from leaky.lab.experiments.objectives import digits_mlp
         >>> objective_id(digits_mlp)
         'leaky.lab.experiments.objectives:digits_mlp'
@@ -787,7 +787,8 @@ def tune_slope(
         study_name: the study's name in the storage (default ``"leaky-slope"``).
         seeds: each trial averages the objective over these seeds (every trial the same
             seeds, so that trials compare seed by seed); at least 2 for a comparison.
-        low, high: the log-uniform search range, 0 < low < high <= 1.
+        low: the lower end of the log-uniform search range, 0 < low < high.
+        high: its upper end, high <= 1.
         include_relu: evaluate slope 0 (plain ReLU) as the baseline trial.
         direction: ``"maximize"`` or ``"minimize"``.
         margin: the smallest difference of the objective that matters (> 0): the best
@@ -806,7 +807,7 @@ def tune_slope(
             direction, seeds or objective, or more than ``n_trials`` failed trials.
         TuneInterrupted: Ctrl-C (a ``KeyboardInterrupt``).
 
-    Example:
+    Examples:
         >>> result = tune_slope(lambda a, seed: -abs(a - 0.1), n_trials=8, seeds=(0,))
         >>> len(result.complete), result.relu_value
         (8, -0.1)

@@ -234,7 +234,7 @@ def rule(kind: str, *, alpha: float = ALPHA, margin: float | None = None) -> str
         margin: the smallest difference that matters; None for failure counts (no
             equivalence test; a ``NO_DIFFERENCE`` rule needs one).
 
-    Example:
+    Examples:
         >>> print(rule(GREATER, margin=1.0))  # doctest: +NORMALIZE_WHITESPACE
         supported if the Holm-corrected p is below 0.05 and the 95 % interval of A - B lies
         above 0; not supported if that interval lies below 0 (the opposite holds), or if the
@@ -346,7 +346,7 @@ def compare(
             (|A - B| < margin).
         alpha: the level, in (0, 0.5).
 
-    Example:
+    Examples:
         >>> a = [82.0, 84.5, 83.1, 85.2, 83.9, 84.4]
         >>> b = [80.1, 82.0, 81.5, 82.4, 81.0, 82.3]
         >>> v = judge(compare(a, b, claim="A beats B", measure="accuracy (%)", margin=1.0))
@@ -417,7 +417,7 @@ def compare_failures(
         kind: ``LESS`` (A fails less often, the default) or ``GREATER``.
         alpha: the level, in (0, 0.5).
 
-    Example:
+    Examples:
         >>> v = judge(compare_failures(0, 10, 9, 10, claim="Leaky fails less often"))
         >>> v.verdict, v.effect, round(v.p_value, 5)
         ('supported', -0.9, 0.00012)
@@ -489,7 +489,7 @@ def compare_failures_stratified(
     often), with its interval from the same stratified analysis. As for
     ``compare_failures``, there is no margin: ``NO_DIFFERENCE`` is refused.
 
-    Example:
+    Examples:
         >>> c = compare_failures_stratified(
         ...     [(0, 10, 6, 10), (1, 10, 5, 10)], claim="Leaky fails less often"
         ... )
@@ -525,7 +525,7 @@ def judge_family(comparisons: Sequence[Comparison], *, preliminary: bool = False
     Returns:
         One ``Verdict`` per comparison, in the order given.
 
-    Example:
+    Examples:
         >>> c = [compare_failures(0, 10, k, 10, claim=f"cell {k}") for k in (9, 5, 5)]
         >>> [(v.verdict, round(v.p_value, 3), round(v.p_adjusted, 3)) for v in judge_family(c)]
         [('supported', 0.0, 0.0), ('inconclusive', 0.033, 0.065), ('inconclusive', 0.033, 0.065)]
@@ -563,7 +563,7 @@ def judge(comparison: Comparison, *, preliminary: bool = False) -> Verdict:
     The rule is ``rule(comparison.kind, alpha=comparison.alpha, margin=comparison.margin)``;
     see the module docstring. Use ``judge_family`` for comparisons that answer one question.
 
-    Example:
+    Examples:
         >>> same = [80.0, 81.5, 79.2, 80.8]
         >>> judge(compare(same, same, claim="A beats itself", measure="acc", margin=0.5)).verdict
         'not supported'
@@ -582,7 +582,7 @@ def sanity(claim: str, *, measure: str, value: float, n: int, preliminary: bool 
         n: the number of trials it was measured on, >= 1.
         preliminary: True for a quick run.
 
-    Example:
+    Examples:
         >>> v = sanity("gradient is non-zero", measure="gradient at x=-1", value=0.01, n=1)
         >>> print(v.text)  # doctest: +NORMALIZE_WHITESPACE
         gradient is non-zero: sanity check, true by definition, not evidence.

@@ -85,7 +85,7 @@ class DeadUnitMonitor:
             not given).
         on_snapshot: called as ``on_snapshot(report, step)`` by each ``snapshot()``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from torch import nn
         >>> model = nn.Sequential(nn.Linear(3, 4), nn.ReLU())
@@ -828,7 +828,7 @@ def diagnose(
     A batch is a tensor, or a tuple/list whose first item is the input (``(x, y)`` from a
     DataLoader), or a dict passed as keyword arguments.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from torch import nn
         >>> model = nn.Sequential(nn.Linear(3, 8), nn.ReLU())

@@ -163,7 +163,7 @@ def revive(
     Returns:
         ``{site name: [unit indices revived]}`` (sites with nothing to revive omitted).
 
-    Example:
+    Examples:
         >>> import torch
         >>> from torch import nn
         >>> from leaky.monitor import DeadUnitMonitor, revive

@@ -409,7 +409,7 @@ def train_mse(
     Returns:
         float32 (members, budgets): NaN or inf where training diverged.
 
-    Example:
+    Examples:
         >>> rng = np.random.default_rng(0)
         >>> nets = _layers(rng, Arm(0.01), 4, 3, 8, 2)
         >>> train_mse(nets, [0.01] * 4, rng.uniform(-1, 1, (32, 2)), (10, 50)).shape
@@ -733,7 +733,7 @@ def second_layer_dead(
     the input domain R^n0 is sampled by ``inputs`` points from a wide normal distribution.
     The exact value for ``n1 <= n0`` is ``1 / 2**(n1 + 1)`` (Brownlowe et al. 2024).
 
-    Example:
+    Examples:
         >>> p = second_layer_dead(3, 1, trials=2000, inputs=512)
         >>> p.ci_low <= 0.25 <= p.ci_high
         True

@@ -243,7 +243,7 @@ def revival(config: RevivalConfig) -> dict[str, Any]:
     accuracy % (a diverged run counts at chance), units revived. A pure function of
     ``config``: every draw comes from a generator seeded by the seed.
 
-    Example:
+    Examples:
         >>> r = revival(RevivalConfig("relu+redo", 0.3, 2.0, (0,), 20, 10))
         >>> sorted(r), len(r["end"])
         (['diverged', 'end', 'revived', 'start', 'test_acc'], 1)
@@ -341,7 +341,7 @@ def recovery(result: TrainResult, checkpoint: int) -> np.ndarray:
     """Per member: of the units near-dead at the ``checkpoint``-th measured step, the
     fraction not near-dead at the last one (NaN when none was near-dead, or diverged).
 
-    Example:
+    Examples:
         >>> from leaky.lab.batched import train
         >>> c = TrainConfig(dataset="spirals", seeds=(0,), steps=4, eval_every=0,
         ...                 bias_shift=50.0, stats_steps=(0, 4), optimizer="sgd", lr=0.1)

@@ -145,7 +145,7 @@ class Arm:
     weights and biases uniform in ``±1 / sqrt(fan_in)``. The output layer is PyTorch's
     default in every arm.
 
-    Example:
+    Examples:
         >>> Arm(0.0).label, Arm("tanh", "default").label
         ('ReLU (slope 0), He', 'tanh, PyTorch default init')
     """
@@ -567,7 +567,7 @@ def measure(config: ArmConfig) -> dict[str, Any]:
 def log_ratio(first: float, last: float) -> float:
     """``log10(first / last)`` clipped to ±``CLIP``; 0 / 0 (a dead network) is ``-CLIP``.
 
-    Example:
+    Examples:
         >>> log_ratio(1e-5, 1.0), log_ratio(0.0, 0.0), log_ratio(0.0, 1.0), log_ratio(1.0, 0.0)
         (-5.0, -30.0, -30.0, 30.0)
     """

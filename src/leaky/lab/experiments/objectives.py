@@ -92,7 +92,7 @@ def _train(data: Any, negative_slope: float, seed: int, lr: float) -> float:
 def digits_mlp(negative_slope: float, seed: int) -> float:
     """Held-out accuracy of a 3 x 64 MLP trained 10 epochs on digits (SGD, lr 0.1).
 
-    Example:
+    Examples:
         >>> 0.5 < digits_mlp(0.01, seed=0) <= 1.0
         True
     """
@@ -123,7 +123,7 @@ def resolve(
     ``leaky.lab._checks.load_object``; the CLI passes its own, which imports leaky's
     dependencies first and reports the user's import errors in one line).
 
-    Example:
+    Examples:
         >>> resolve("digits-mlp") is digits_mlp
         True
         >>> resolve("nope", "--objective", "leaky tune")
