@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,12 @@ settings.register_profile(
     "leaky", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "leaky"))
+
+# Tests send Ctrl-C (SIGINT) to the processes they start. A suite started in the background
+# of a non-interactive shell (`nohup make test &`) inherits SIGINT ignored, and so would every
+# child, which then runs to its end: give the children the default, as a terminal would.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(params=["numpy", "numba-serial", "numba-threaded"])

@@ -81,11 +81,10 @@ def _xp_result(result: Any, out: Any, func: str) -> Any:
 def leaky_relu(x: Any, negative_slope: float = 0.01, *, out: Any = None) -> Any:
     r"""Leaky rectified linear unit, element-wise.
 
-    .. math::
+        LeakyReLU(x) = x        if x >= 0
+                     = a * x    if x <  0
 
-        \mathrm{LeakyReLU}(x) = \begin{cases} x, & x \ge 0 \\ a\,x, & x < 0 \end{cases}
-
-    where :math:`a` is ``negative_slope``. The ``x >= 0`` branch holds at both zeros, so
+    where ``a`` is ``negative_slope``. The ``x >= 0`` branch holds at both zeros, so
     ``-0.0`` maps to ``-0.0``; NaN stays NaN. For ``a == 0`` the function is exactly ReLU,
     and every negative input, ``-inf`` included, maps to ``+0.0`` (never NaN). For ``a > 0``,
     ``a * x`` is computed with the slope rounded to the compute type (float32 for float16 and
@@ -144,11 +143,10 @@ def leaky_relu(x: Any, negative_slope: float = 0.01, *, out: Any = None) -> Any:
 
 
 def leaky_relu_derivative(x: Any, negative_slope: float = 0.01, *, out: Any = None) -> Any:
-    r"""Derivative of :func:`leaky_relu` with respect to its input, element-wise.
+    r"""Derivative of ``leaky_relu`` with respect to its input, element-wise.
 
-    .. math::
-
-        \frac{d}{dx}\mathrm{LeakyReLU}(x) = \begin{cases} 1, & x \ge 0 \\ a, & x < 0 \end{cases}
+        d/dx LeakyReLU(x) = 1    if x >= 0
+                          = a    if x <  0
 
     The function has a kink at 0 and no derivative there in the strict sense; leaky follows
     its definition's ``x >= 0`` branch and returns **1 at x == 0** (both zeros), as JAX and
@@ -157,7 +155,7 @@ def leaky_relu_derivative(x: Any, negative_slope: float = 0.01, *, out: Any = No
     finite gradient.
 
     Args:
-        x: the input of the forward pass; any array library, as for :func:`leaky_relu`.
+        x: the input of the forward pass; any array library, as for ``leaky_relu``.
         negative_slope: the slope ``a``, a real number in [0, 1].
         out: an array of the result's shape and dtype to write into (may be ``x``).
 
@@ -189,15 +187,14 @@ def leaky_relu_derivative(x: Any, negative_slope: float = 0.01, *, out: Any = No
 def leaky_relu_backward(
     grad_output: Any, x: Any, negative_slope: float = 0.01, *, out: Any = None
 ) -> Any:
-    r"""The gradient of a loss with respect to the input of :func:`leaky_relu`.
+    r"""The gradient of a loss with respect to the input of ``leaky_relu``.
 
-    .. math::
-
-        \frac{\partial L}{\partial x} = \frac{\partial L}{\partial y}\cdot
-        \begin{cases} 1, & x \ge 0 \\ a, & x < 0 \\ \mathrm{NaN}, & x = \mathrm{NaN}\end{cases}
+        dL/dx = dL/dy * 1      if x >= 0
+              = dL/dy * a      if x <  0
+              = NaN            if x is NaN
 
     computed in one pass, one IEEE multiplication per element: ``grad_output`` passes
-    unchanged where ``x >= 0`` (1 at ``x == 0``, see :func:`leaky_relu_derivative`), is
+    unchanged where ``x >= 0`` (1 at ``x == 0``, see ``leaky_relu_derivative``), is
     multiplied by ``a`` where ``x < 0`` and becomes NaN where ``x`` is NaN. This is the
     function a training framework calls in backpropagation.
 

@@ -24,7 +24,7 @@ __all__ = ["Change", "ConversionReport", "LeakyReLU", "convert"]
 
 
 class LeakyReLU(nn.Module):
-    r"""Leaky ReLU layer with leaky's contract: :math:`y = x` if :math:`x \ge 0` else :math:`a x`.
+    r"""Leaky ReLU layer with leaky's contract: ``y = x`` if ``x >= 0`` else ``a * x``.
 
     Values equal ``torch.nn.LeakyReLU`` bit for bit (for ``a > 0``; for ``a == 0`` every
     negative input gives +0.0, as ReLU). The gradient is leaky's: **1 at x == 0** (PyTorch's

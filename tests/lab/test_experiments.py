@@ -488,6 +488,8 @@ def test_claim_5s_plans_tune_the_learning_rate_on_disjoint_seeds() -> None:
         assert task.lrs == config.lrs and task.eval_every > 0
     assert slopes.plan("full").steps == 6000 and "cnn" in slopes.plan("full").models
     assert len(slopes.plan("full").confirmation) >= 40  # what the power analysis asks for
+    # 6 confirmation seeds gave +3.7 here and +0.7 in a reproduction; 24 seeds gave +2.6
+    assert len(slopes.plan("standard").confirmation) >= 10
 
 
 def test_the_full_scale_estimate_scales_each_models_measured_rate_by_its_work() -> None:
