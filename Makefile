@@ -70,8 +70,14 @@ relock:
 	$(MAKE) lock
 
 # The documentation site (mkdocs-material; the API reference by mkdocstrings) in site/, with
-# warnings as errors. `make test` builds it too (tests/test_docs_site.py).
-docs: setup
+# warnings as errors; it installs only the docs extra. `make test` builds it too
+# (tests/test_docs_site.py).
+DOCS := $(VENV)/.installed-docs
+$(DOCS): pyproject.toml $(LOCK) | $(PY)
+	$(PIP) --no-build-isolation -e ".[docs]"
+	touch $(DOCS)
+
+docs: $(DOCS)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 # The wheel and the sdist a user installs, checked by twine.

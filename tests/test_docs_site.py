@@ -18,7 +18,7 @@ from types import ModuleType
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PYTHON_BLOCK = re.compile(r"```python\n(.*?)```", flags=re.S)
+PYTHON_BLOCK = re.compile(r"```python(?: [\w-]+)?\n(.*?)```", flags=re.S)
 
 
 def _hooks() -> ModuleType:
@@ -37,8 +37,10 @@ PAGES = {
 }
 WHERE = hooks.anchors(PAGES)
 SITE = {page: hooks.expand(page, source, WHERE) for page, source in PAGES.items()}
+# every Python block of the README, run by tests/test_readme.py (untagged) and
+# tests/nn/test_training_docs.py (tagged: ```python lightning-example)
 README_BLOCKS = set(PYTHON_BLOCK.findall((ROOT / "README.md").read_text()))
-# the blocks the site shows that the README does not (tests/test_readme.py runs the others)
+# the blocks the site shows that the README does not
 OWN_BLOCKS = [
     (page, block)
     for page, text in SITE.items()
@@ -66,15 +68,43 @@ def test_the_site_builds_with_warnings_as_errors(tmp_path: Path) -> None:
 
 
 def test_every_section_of_the_readme_is_on_one_page() -> None:
-    readme = hooks.sections((ROOT / "README.md").read_text())
-    shown = [name for source in PAGES.values() for kind, name in hooks.DIRECTIVE.findall(source)]
-    assert sorted(n for n in shown if n in readme) == sorted(readme)
+    assert hooks.unshown(PAGES) == []  # none left off (hooks.anchors refuses one shown twice)
+
+
+def test_a_readme_section_on_no_page_stops_the_build() -> None:
+    pages = {
+        page: source.replace("<!-- readme: Performance -->", "") for page, source in PAGES.items()
+    }
+    assert hooks.unshown(pages) == ["Performance"]
+    with pytest.raises(ValueError, match="'Performance' are on no page"):
+        hooks.on_files(_Files(pages), None)
+
+
+class _Files:
+    """What ``on_files`` reads of mkdocs' ``Files``: the pages, from a folder of their own."""
+
+    def __init__(self, pages: dict[str, str]) -> None:
+        self.pages = pages
+
+    def documentation_pages(self) -> list[object]:
+        import tempfile
+        from types import SimpleNamespace
+
+        folder = Path(tempfile.mkdtemp())
+        out = []
+        for page, source in self.pages.items():
+            (folder / page).parent.mkdir(parents=True, exist_ok=True)
+            (folder / page).write_text(source)
+            out.append(SimpleNamespace(src_uri=page, abs_src_path=str(folder / page)))
+        return out
 
 
 def test_every_python_block_the_site_shows_is_run() -> None:
     shown = [b for text in SITE.values() for b in PYTHON_BLOCK.findall(text)]
-    assert len(shown) >= len(README_BLOCKS) > 0  # the README's, run by tests/test_readme.py
+    assert len(shown) >= len(README_BLOCKS) > 0
     assert {b for b in shown if b in README_BLOCKS} == README_BLOCKS
+    fences = [f for text in SITE.values() for f in re.findall(r"^\s*```\S*.*$", text, re.M)]
+    assert not [f for f in fences if re.match(r"\s*```python ", f)]  # no test tag on the site
 
 
 @pytest.mark.parametrize("index", range(len(OWN_BLOCKS)))
@@ -96,9 +126,16 @@ def test_links_of_included_text_are_rewritten_for_the_page() -> None:
 
 
 def test_an_unknown_section_or_one_shown_twice_stops_the_build() -> None:
-    with pytest.raises(ValueError, match="does not have"):
+    with pytest.raises(ValueError, match=r"docs/index\.md shows the README's section"):
         hooks.expand("index.md", "<!-- readme: No such section -->\n")
     with pytest.raises(ValueError, match=r"is on a\.md and b\.md"):
         hooks.anchors({"a.md": "<!-- readme: Install -->", "b.md": "<!-- readme: Install -->"})
     with pytest.raises(ValueError, match="not a file"):
         hooks.expand("index.md", "<!-- include: nope.md -->\n")
+
+
+def test_a_section_titled_as_its_page_is_not_headed_twice() -> None:
+    text = SITE["performance.md"]
+    assert text.startswith("# Performance\n") and "\n## Performance\n" not in text
+    intro = hooks.sections((ROOT / "README.md").read_text())["leaky"]  # above the first ##
+    assert intro.splitlines()[0] in SITE["index.md"]  # the home page keeps all of it

@@ -479,6 +479,22 @@ def test_claim_5_chooses_on_selection_seeds_and_judges_on_the_others() -> None:
     assert claims.PREREGISTERED["5"] is slopes.PREREGISTERED_5
 
 
+def test_claim_5_states_the_power_its_confirmation_seeds_have() -> None:
+    rng = np.random.default_rng(0)
+    config = slopes.Config(("mlp",), (0.0, 0.01, 0.1), tuple(range(12)), 10, select=2)
+
+    def arm(a: float, shift: float) -> slopes.Arm:
+        acc = tuple(map(float, 60 + shift + rng.normal(0, 1.5, 12)))
+        return slopes.Arm("mlp", a, config.seeds, acc, acc, 0, (), (), ())
+
+    result = slopes.Result(config, (arm(0.0, 0), arm(0.01, 0), arm(0.1, 2)))
+    claim = claims.slope_claim(result, preliminary=False)
+    (power,) = [n for n in claim.notes if n.startswith("Power:")]
+    assert f"on {claim.primary.n} confirmation seeds" in power and claim.primary.n == 10
+    assert f"{claim.primary.mde:.1f} points with 80 % power" in power
+    assert f"needs about {claim.primary.seeds_needed}" in power and "--scale full" in power
+
+
 def test_claim_5s_plans_tune_the_learning_rate_on_disjoint_seeds() -> None:
     for scale in ("standard", "full"):
         config = slopes.plan(scale)

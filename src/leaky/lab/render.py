@@ -50,6 +50,12 @@ def _runs(v: verdicts.Verdict | None) -> str:
     return str(v.n) if v.n_b is None else f"{v.n} / {v.n_b}"
 
 
+def _row(*cells: str) -> str:
+    """One Markdown table row; a ``|`` inside a cell (``|h|``) is escaped, or it would split
+    the cell (GitHub and Python-Markdown alike)."""
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+
 def markdown_table(report: Report) -> str:
     """The verdict table (Markdown), as the README shows it."""
     lines = [
@@ -62,9 +68,7 @@ def markdown_table(report: Report) -> str:
         measure = "—" if v is None else v.measure
         test = "—" if v is None or v.verdict == verdicts.SANITY else f"{v.test}, p = {_p(v)}"
         what = "—" if v is None else f"{v.claim}; {measure}: {_effect(v)}"
-        lines.append(
-            f"| {c.title} | **{_verdict_cell(v)}** | {what} | {test} | {_runs(v)} | {c.finding} |"
-        )
+        lines.append(_row(c.title, f"**{_verdict_cell(v)}**", what, test, _runs(v), c.finding))
     return "\n".join(lines)
 
 
@@ -82,9 +86,15 @@ def harness_markdown(report: Report) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {r.model} | {r.mean:.1f} % [{r.ci_low:.1f}, {r.ci_high:.1f}] | "
-        f"{r.paper_mean:.0f} ± {r.paper_pm:.0f} % | {r.difference:+.1f} | ± {r.tolerance:.1f} | "
-        f"{r.status if r.status != 'FAIL' else '**FAIL**'} | {len(r.seeds)} |"
+        _row(
+            r.model,
+            f"{r.mean:.1f} % [{r.ci_low:.1f}, {r.ci_high:.1f}]",
+            f"{r.paper_mean:.0f} ± {r.paper_pm:.0f} %",
+            f"{r.difference:+.1f}",
+            f"± {r.tolerance:.1f}",
+            r.status if r.status != "FAIL" else "**FAIL**",
+            str(len(r.seeds)),
+        )
         for r in hres.check.rows
     ]
     return "\n".join(lines)

@@ -23,7 +23,28 @@ if TYPE_CHECKING:
 
 @dataclass
 class LayerReport:
-    """What one activation site did over the window (definitions: the module docstring)."""
+    """What one activation site did over the window (definitions: ``leaky.monitor``).
+
+    Attributes:
+        name: the site's name (a module path, or ``owner:function#k`` for a functional call).
+        kind: ``"relu"``, ``"leaky"`` or ``"smooth"``: which definitions apply.
+        activation: the activation, as it prints (``"ReLU()"``).
+        units: the units counted (features or channels, ``unit``).
+        samples: the elements each unit saw (batch x positions).
+        dead: the dead units' indices (ReLU-like: never positive).
+        negative_regime: the units never positive under an activation that still passes a
+            gradient (Leaky ReLU, smooth ones): alive, reported apart from the dead.
+        near_dead: the units positive on fewer than ``near_dead_threshold`` of their inputs.
+        dormant: the units whose dormancy score is at most ``tau``.
+        nonfinite: the units that output NaN or ±inf at least once (never counted above).
+        zero_fraction: the fraction of output elements exactly 0.
+        nonfinite_fraction: the fraction of output elements NaN or ±inf.
+        positive_fraction: per unit, the fraction of its inputs that were positive.
+        dormancy: per unit, its dormancy score (None for a non-finite unit).
+        site: ``"module"`` (an activation layer) or ``"functional"`` (a call in a forward).
+        unit_dim: the axis counted as the unit (None: the site saw no input).
+        unit: ``"feature"`` (the last axis) or ``"channel"`` (dim 1 after a convolution).
+    """
 
     name: str
     kind: str  # "relu", "leaky" or "smooth"
@@ -48,18 +69,22 @@ class LayerReport:
 
     @property
     def dead_fraction(self) -> float:
+        """The share of the site's units that are dead."""
         return self._fraction(self.dead)
 
     @property
     def negative_regime_fraction(self) -> float:
+        """The share of the site's units in the negative regime."""
         return self._fraction(self.negative_regime)
 
     @property
     def near_dead_fraction(self) -> float:
+        """The share of the site's units that are near-dead."""
         return self._fraction(self.near_dead)
 
     @property
     def dormant_fraction(self) -> float:
+        """The share of the site's units that are dormant."""
         return self._fraction(self.dormant)
 
     def sentence(self) -> str:
@@ -144,7 +169,16 @@ _REVIVE_SMOOTH = (
 @dataclass
 class MonitorReport:
     """Per site and for the whole model; prints as its summary, renders as a rich table,
-    a dict or JSON."""
+    a dict or JSON (and as a table in a notebook).
+
+    Attributes:
+        layers: one ``LayerReport`` per activation site.
+        batches: the training batches counted (forward passes in ``train()`` mode).
+        tau: the dormancy threshold.
+        near_dead_threshold: the share of positive inputs below which a unit is near-dead.
+        skipped: the batches run in ``eval()`` mode, not counted.
+        unreached: the sites the monitor cannot watch (named, with why).
+    """
 
     layers: list[LayerReport]
     batches: int
@@ -158,38 +192,47 @@ class MonitorReport:
 
     @property
     def units(self) -> int:
+        """All the units of every site."""
         return sum(layer.units for layer in self.layers)
 
     @property
     def dead(self) -> int:
+        """The dead units, over every site."""
         return self._total("dead")
 
     @property
     def negative_regime(self) -> int:
+        """The units in the negative regime, over every site."""
         return self._total("negative_regime")
 
     @property
     def near_dead(self) -> int:
+        """The near-dead units, over every site."""
         return self._total("near_dead")
 
     @property
     def dormant(self) -> int:
+        """The dormant units, over every site."""
         return self._total("dormant")
 
     @property
     def nonfinite(self) -> int:
+        """The units that output NaN or ±inf, over every site."""
         return self._total("nonfinite")
 
     @property
     def dead_fraction(self) -> float:
+        """The share of all units that are dead."""
         return self.dead / self.units if self.units else 0.0
 
     @property
     def negative_regime_fraction(self) -> float:
+        """The share of all units in the negative regime."""
         return self.negative_regime / self.units if self.units else 0.0
 
     @property
     def zero_fraction(self) -> float:
+        """The share of all output elements that were exactly 0."""
         total = sum(layer.samples * layer.units for layer in self.layers)
         zeros = sum(layer.zero_fraction * layer.samples * layer.units for layer in self.layers)
         return zeros / total if total else 0.0
@@ -228,6 +271,7 @@ class MonitorReport:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as plain values (every site's counts, the totals and the summary)."""
         return {
             "batches": self.batches,
             "skipped": self.skipped,
@@ -247,6 +291,7 @@ class MonitorReport:
         }
 
     def to_json(self, **kwargs: Any) -> str:
+        """``to_dict`` as JSON; ``kwargs`` go to ``json.dumps`` (``indent=2``)."""
         return json.dumps(self.to_dict(), **kwargs)
 
     def __rich__(self) -> Any:
