@@ -492,7 +492,54 @@ def test_claim_5_states_the_power_its_confirmation_seeds_have() -> None:
     (power,) = [n for n in claim.notes if n.startswith("Power:")]
     assert f"on {claim.primary.n} confirmation seeds" in power and claim.primary.n == 10
     assert f"{claim.primary.mde:.1f} points with 80 % power" in power
-    assert f"needs about {claim.primary.seeds_needed}" in power and "--scale full" in power
+    assert f"needs about {claim.primary.seeds_needed} seeds" in power and "--scale full" in power
+
+
+@pytest.mark.parametrize("paper_lr", [0.01, 0.3])  # the rate chosen, or another one
+def test_claim_5s_tuned_task_trains_the_selection_grid_then_only_the_chosen_rate(
+    paper_lr: float,
+) -> None:
+    # the two phases are the runs the whole grid holds for what is judged, at half the cost
+    from leaky.lab import batched
+    from leaky.lab.store import Outcome
+
+    config = slopes.Config(
+        ("mlp",),
+        (0.1,),
+        (0, 1, 2, 3),
+        30,
+        lr=paper_lr,
+        lrs=(0.01, 0.3),
+        tuned=(0.1,),
+        select=2,
+        eval_every=10,
+    )
+    (task,) = slopes.tasks(config)
+    assert task.function == "leaky.lab.experiments.slopes:train_tuned"
+    value = slopes.train_tuned(task.config)
+    grid = batched.train(config.train_config("mlp", 0.1))
+    chosen, _ = slopes.choose_lr(grid, config.lrs, config.select)
+    assert value["lr"] == chosen == 0.01  # Adam at 0.3 is far worse: with paper_lr 0.3, the
+    # confirmation seeds train at two rates
+    sel = TrainResult.from_dict(value["selection"])
+    conf = TrainResult.from_dict(value["confirmation"])
+    runs = [(lr, s) for r in (sel, conf) for _, lr, s in r.config.members]
+    assert runs[:4] == [(0.01, 0), (0.01, 1), (0.3, 0), (0.3, 1)]  # the grid, selection seeds
+    assert set(runs[4:]) == {(lr, s) for lr in {chosen, config.lr} for s in (2, 3)}
+    by_run = {(lr, s): m for (_, lr, s), m in zip(grid.config.members, grid.members, strict=True)}
+    members = [*sel.members, *conf.members]
+    for key, m in zip(runs, members, strict=True):
+        np.testing.assert_allclose(m.val_acc, by_run[key].val_acc, atol=1e-3)
+
+    def arm(v: object) -> slopes.Arm:
+        done = Outcome(task.key, "slopes", "", task.function, {}, "done", v, None, 1.0, "x")
+        return slopes.summarize(config, [done]).arms[0]
+
+    two, whole = arm(value), arm(grid.to_dict())  # the same numbers from either form
+    assert two.lr == whole.lr == chosen and two.lr_val == pytest.approx(whole.lr_val, abs=0.2)
+    assert two.test_acc == pytest.approx(whole.test_acc, abs=0.2)
+    assert two.paper_test_acc == pytest.approx(whole.paper_test_acc, abs=0.2)  # claim 3b's
+    assert plan_mod._trained(task) == ("mlp", (2 * 2 + 2) * 30)  # its cost, for estimates
 
 
 def test_claim_5s_plans_tune_the_learning_rate_on_disjoint_seeds() -> None:

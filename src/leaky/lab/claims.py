@@ -469,7 +469,7 @@ def slope_claim(result: slopes.Result | None, preliminary: bool) -> Claim:
     if primary is not None and primary.mde is not None and math.isfinite(primary.mde):
         need = (
             f"; a difference of one margin ({slopes.ACC_MARGIN:g} point) needs about "
-            f"{primary.seeds_needed}"
+            f"{primary.seeds_needed} seeds"
             if primary.seeds_needed
             else ""
         )
@@ -477,7 +477,7 @@ def slope_claim(result: slopes.Result | None, preliminary: bool) -> Claim:
             f"Power: on {primary.n} confirmation seeds the paired test detects a difference of "
             f"{primary.mde:.1f} points with 80 % power (alpha {primary.alpha:g}, from this "
             f"run's spread){need} (--scale full confirms on "
-            f"{len(slopes.plan('full').confirmation)} seeds)."
+            f"{len(slopes.plan('full').confirmation)})."
         )
     n_sel, n_conf = len(result.config.selection), len(result.config.confirmation)
     finding = (

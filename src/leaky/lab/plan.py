@@ -107,6 +107,8 @@ def _trained(task: Any) -> tuple[str, int] | None:
     if isinstance(c, born_dead.TrainCellConfig):
         work = len(c.arms) * c.trials * c.budgets[-1] * c.depth * c.width
         return "born_dead", work
+    if isinstance(c, slopes.TunedConfig):
+        return c.train.model, c.members * c.train.steps
     if not isinstance(c, TrainConfig):
         return None
     return c.model, len(c.members) * c.steps

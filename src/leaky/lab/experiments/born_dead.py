@@ -747,9 +747,12 @@ def second_layer_dead(
         b1 = rng.normal(size=(t, 1, n1))
         w2 = rng.normal(size=(t, n1, 1))
         b2 = rng.normal(size=(t, 1, 1))
-        h = leaky_relu(x @ w1 + b1, 0.0)
-        z = h @ w2 + b2
-        dead += int((z.max(axis=(1, 2)) <= 0).sum())
+        # z = relu(x w1 + b1) w2 + b2, one first-layer neuron at a time: (t, n0) @ (n0,
+        # inputs) is one matrix product, where (inputs, n0) @ (n0, n1) per trial is t tiny ones
+        z = np.repeat(b2[:, :, 0], inputs, axis=1)
+        for j in range(n1):
+            z += leaky_relu(w1[:, :, j] @ x.T + b1[:, :, j], 0.0) * w2[:, j, :]
+        dead += int((z.max(axis=1) <= 0).sum())
     return stats.proportion(dead, trials)
 
 

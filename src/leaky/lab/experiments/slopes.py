@@ -13,7 +13,8 @@ split held out of the training set for every choice, the test set read once:
   learning rate interact), with learning curves (every ``eval_every`` steps) read with
   early stopping: a run's accuracy is its test accuracy at its best validation step. The
   seeds split in two disjoint sets: on the first ``select`` seeds each slope's learning
-  rate is chosen (best mean validation accuracy) and then the slope; on the others, the
+  rate is chosen (best mean validation accuracy; ``train_tuned`` trains the other seeds
+  only at that rate and the paper's) and then the slope; on the others, the
   chosen slope (at its learning rate) is tested against the document's default 0.01 (at
   its own) on test accuracy, paired, with an equivalence margin of 1 point. Every slope
   against ReLU, on the same confirmation seeds, Holm-corrected, for "What should I use?".
@@ -211,17 +212,84 @@ def plan(scale: str, seed: int = 0) -> Config:
     )
 
 
+@dataclass(frozen=True)
+class TunedConfig:
+    """Claim 5's task for one tuned slope: ``train`` (a grid over ``train.lrs`` and every
+    seed) run in two phases, as the protocol reads: the first ``select`` seeds at every
+    learning rate of the grid, then the others only at the learning rate they chose and at
+    the paper's (``train.lr``, for claim 3b's sparsity and ablation, measured on every arm
+    alike). Half the training of the whole grid, with the same result for what is judged."""
+
+    train: TrainConfig
+    select: int
+
+    @property
+    def selection(self) -> TrainConfig:
+        return self.train.replace(seeds=self.train.seeds[: self.select])
+
+    def confirmation(self, chosen: float) -> TrainConfig:
+        lrs = tuple(sorted({chosen, self.train.lr}))
+        seeds = self.train.seeds[self.select :]
+        if len(lrs) == 1:
+            return self.train.replace(seeds=seeds, lrs=(), lr=lrs[0])
+        return self.train.replace(seeds=seeds, lrs=lrs)
+
+    @property
+    def members(self) -> int:
+        """The members it trains when the chosen rate is the paper's (for cost estimates)."""
+        return self.select * len(self.train.lrs) + len(self.train.seeds) - self.select
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"train": self.train.to_dict(), "select": self.select}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TunedConfig:
+        return cls(TrainConfig.from_dict(d["train"]), int(d["select"]))
+
+
+def choose_lr(result: TrainResult, lrs: Sequence[float], select: int) -> tuple[float, list[float]]:
+    """The learning rate of ``lrs`` with the best mean early-stopped validation accuracy over
+    the first ``select`` seeds of ``result`` (a diverged run counts at chance), and each rate's
+    mean (points); ties go to the first rate of the grid."""
+    grid = np.asarray([lr for _, lr, _ in result.config.members])
+    bad_all = result.diverged | ~np.isfinite(result.final("test_acc"))
+    means = []
+    for lr in lrs:
+        rows = np.flatnonzero(np.isclose(grid, lr))[:select]
+        val, _ = _early_stopped(result, rows)
+        means.append(float(np.mean(np.where(bad_all[rows], CHANCE, val)) * 100))
+    return float(lrs[int(np.argmax(means))]), means
+
+
+def train_tuned(config: TunedConfig) -> dict[str, Any]:
+    """Claim 5's two phases for one slope (``TunedConfig``): the selection seeds over the
+    learning-rate grid, then the confirmation seeds at the rate they chose (and the paper's).
+
+    Returns ``{"lr": chosen, "selection": TrainResult dict, "confirmation": TrainResult
+    dict}``; a pure function of ``config``.
+    """
+    from leaky.lab.batched import train
+
+    selection = train(config.selection)
+    chosen, _ = choose_lr(selection, config.train.lrs, config.select)
+    confirmation = train(config.confirmation(chosen))
+    return {"lr": chosen, "selection": selection.to_dict(), "confirmation": confirmation.to_dict()}
+
+
 def tasks(config: Config) -> list[Task]:
-    return [
-        Task(
-            NAME,
-            "leaky.lab.batched:train",
-            config.train_config(model, arm),
-            label=f"MNIST-1D {model} {activation_label(arm)}",
-        )
-        for model in config.models
-        for arm in config.arms_of(model)
-    ]
+    out = []
+    for model in config.models:
+        for arm in config.arms_of(model):
+            train = config.train_config(model, arm)
+            label = f"MNIST-1D {model} {activation_label(arm)}"
+            if train.lrs and config.select:  # claim 5's tuned slopes: select, then confirm
+                tuned = TunedConfig(train, config.select)
+                out.append(
+                    Task(NAME, "leaky.lab.experiments.slopes:train_tuned", tuned, label=label)
+                )
+            else:
+                out.append(Task(NAME, "leaky.lab.batched:train", train, label=label))
+    return out
 
 
 # --- summary ---------------------------------------------------------------------------
@@ -366,44 +434,66 @@ def _early_stopped(result: TrainResult, rows: np.ndarray) -> tuple[np.ndarray, n
     return val[pick, best], test[pick, best]
 
 
-def _late_gain(result: TrainResult, rows: np.ndarray) -> float:
-    """Validation points gained in the last quarter: best over all steps minus best up to
-    three quarters of them, mean over the members ``rows`` (NaN without a curve)."""
+def _late_gains(result: TrainResult, rows: np.ndarray) -> np.ndarray:
+    """Validation points gained in the last quarter, per member of ``rows``: best over all
+    steps minus best up to three quarters of them (NaN without a curve)."""
     steps = np.asarray(result.steps)
     if not result.members[0].val_acc or len(steps) < 4:
-        return math.nan
+        return np.full(len(rows), math.nan)
     val = result.curve("val_acc")[rows]
     early = steps <= 0.75 * steps[-1]
     with np.errstate(all="ignore"):
-        gain = np.nanmax(val, axis=1) - np.nanmax(val[:, early], axis=1)
-    return float(np.nanmean(gain) * 100) if np.isfinite(gain).any() else math.nan
+        return (np.nanmax(val, axis=1) - np.nanmax(val[:, early], axis=1)) * 100
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(np.nanmean(values)) if np.isfinite(values).any() else math.nan
+
+
+def _at(results: Sequence[TrainResult], lr: float) -> TrainResult:
+    """The members of ``results`` (in order: selection seeds, then confirmation) trained at
+    ``lr``, as one result in seed order."""
+    members = tuple(
+        m
+        for r in results
+        for (_, member_lr, _), m in zip(r.config.members, r.members, strict=True)
+        if math.isclose(member_lr, lr)
+    )
+    return TrainResult(results[0].config, results[0].steps, members)
+
+
+def _early(result: TrainResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per member: early-stopped validation and test accuracy (points; chance where the run
+    failed) and whether it failed."""
+    rows = np.arange(len(result.members))
+    bad = result.diverged | ~np.isfinite(result.final("test_acc"))
+    val, test = _early_stopped(result, rows)
+    return np.where(bad, CHANCE, val) * 100, np.where(bad, CHANCE, test) * 100, bad
 
 
 def _arm(model: str, arm: float | str, config: Config, outcome: Outcome) -> Arm:
     if not outcome.ok:
         return Arm(model, arm, config.seeds, (), (), 0, (), (), (), outcome.error)
-    result = TrainResult.from_dict(outcome.value)
-    lrs = config.lrs_of(arm)
-    grid = np.asarray([lr for _, lr, _ in result.config.members])
-    select = config.select or len(config.seeds)
-    bad_all = result.diverged | ~np.isfinite(result.final("test_acc"))
-    lr_val = []
-    early: dict[float, tuple[np.ndarray, np.ndarray]] = {}
-    for lr in lrs:
-        rows = np.flatnonzero(np.isclose(grid, lr))  # this lr's members, in seed order
-        val, test = _early_stopped(result, rows)
-        bad = bad_all[rows]
-        val, test = np.where(bad, CHANCE, val) * 100, np.where(bad, CHANCE, test) * 100
-        early[lr] = (val, test)
-        lr_val.append(float(np.mean(val[:select])))
-    chosen = lrs[int(np.argmax(lr_val))] if len(lrs) > 1 else lrs[0]
-    val, test = early[chosen]
-    chosen_rows = np.flatnonzero(np.isclose(grid, chosen))
+    value = outcome.value
+    lr_val: list[float] = []
+    runs: tuple[TrainResult, ...]
+    if "selection" in value:  # a tuned slope: selection over the grid, then confirmation
+        selection = TrainResult.from_dict(value["selection"])
+        chosen, lr_val = choose_lr(selection, config.lrs_of(arm), config.select)
+        runs = (selection, TrainResult.from_dict(value["confirmation"]))
+    else:  # one learning rate (or, without selection seeds, a grid chosen on every seed)
+        result = TrainResult.from_dict(value)
+        runs, lrs = (result,), config.lrs_of(arm)
+        if len(lrs) > 1:
+            chosen, lr_val = choose_lr(result, lrs, config.select or len(config.seeds))
+        else:
+            chosen = lrs[0]
+    at_chosen = _at(runs, chosen)
+    val, test, failed = _early(at_chosen)
     # sparsity and the ablation at the paper's learning rate, every arm alike
-    paper = np.flatnonzero(np.isclose(grid, config.lr))
-    paper = paper if len(paper) else chosen_rows
-    sub = TrainResult(result.config, result.steps, tuple(result.members[i] for i in paper))
-    bad = bad_all[paper]
+    sub = _at(runs, config.lr)
+    sub = sub if len(sub.members) == len(config.seeds) else at_chosen
+    bad = _early(sub)[2]
     sp = sparsity(sub)
     curve = sp["curve"][np.isfinite(sp["curve"]).all(axis=1)]
     ablated = [m.ablated_test_acc for m in sub.members]
@@ -414,7 +504,7 @@ def _arm(model: str, arm: float | str, config: Config, outcome: Outcome) -> Arm:
         config.seeds,
         tuple(map(float, val)),
         tuple(map(float, test)),
-        int(bad_all[chosen_rows].sum()),
+        int(failed.sum()),
         tuple(map(float, sp["near_zero"] * 100)),
         tuple(map(float, sp["hoyer"])),
         tuple(map(float, sp["exact_zero"] * 100)),
@@ -426,8 +516,8 @@ def _arm(model: str, arm: float | str, config: Config, outcome: Outcome) -> Arm:
             else ()
         ),
         lr=float(chosen),
-        lr_val=tuple(lr_val) if len(lrs) > 1 else (),
-        late_gain=_late_gain(result, chosen_rows),
+        lr_val=tuple(lr_val),
+        late_gain=_mean(_late_gains(at_chosen, np.arange(len(at_chosen.members)))),
         paper_test_acc=tuple(map(float, paper_test)),
     )
 
