@@ -251,13 +251,7 @@ def choose_lr(result: TrainResult, lrs: Sequence[float], select: int) -> tuple[f
     """The learning rate of ``lrs`` with the best mean early-stopped validation accuracy over
     the first ``select`` seeds of ``result`` (a diverged run counts at chance), and each rate's
     mean (points); ties go to the first rate of the grid."""
-    grid = np.asarray([lr for _, lr, _ in result.config.members])
-    bad_all = result.diverged | ~np.isfinite(result.final("test_acc"))
-    means = []
-    for lr in lrs:
-        rows = np.flatnonzero(np.isclose(grid, lr))[:select]
-        val, _ = _early_stopped(result, rows)
-        means.append(float(np.mean(np.where(bad_all[rows], CHANCE, val)) * 100))
+    means = [float(np.mean(_early(_at((result,), lr))[0][:select])) for lr in lrs]
     return float(lrs[int(np.argmax(means))]), means
 
 
@@ -434,13 +428,13 @@ def _early_stopped(result: TrainResult, rows: np.ndarray) -> tuple[np.ndarray, n
     return val[pick, best], test[pick, best]
 
 
-def _late_gains(result: TrainResult, rows: np.ndarray) -> np.ndarray:
-    """Validation points gained in the last quarter, per member of ``rows``: best over all
-    steps minus best up to three quarters of them (NaN without a curve)."""
+def _late_gains(result: TrainResult) -> np.ndarray:
+    """Validation points gained in the last quarter, per member: best over all steps minus
+    best up to three quarters of them (NaN without a curve)."""
     steps = np.asarray(result.steps)
     if not result.members[0].val_acc or len(steps) < 4:
-        return np.full(len(rows), math.nan)
-    val = result.curve("val_acc")[rows]
+        return np.full(len(result.members), math.nan)
+    val = result.curve("val_acc")
     early = steps <= 0.75 * steps[-1]
     with np.errstate(all="ignore"):
         return (np.nanmax(val, axis=1) - np.nanmax(val[:, early], axis=1)) * 100
@@ -517,7 +511,7 @@ def _arm(model: str, arm: float | str, config: Config, outcome: Outcome) -> Arm:
         ),
         lr=float(chosen),
         lr_val=tuple(lr_val),
-        late_gain=_mean(_late_gains(at_chosen, np.arange(len(at_chosen.members)))),
+        late_gain=_mean(_late_gains(at_chosen)),
         paper_test_acc=tuple(map(float, paper_test)),
     )
 
